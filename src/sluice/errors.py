@@ -1,0 +1,29 @@
+"""One error tree for the whole platform, mapped to HTTP statuses once in ``sluice.api.errors``."""
+
+
+class SluiceError(Exception):
+    """Base of every error Sluice raises on purpose. The message is safe to show to a user."""
+
+
+class NotFound(SluiceError):
+    """A named thing (service, job, object) does not exist."""
+
+
+class Conflict(SluiceError):
+    """The request clashes with what is stored (for example, a duplicate service name)."""
+
+
+class Invalid(SluiceError):
+    """User input is wrong; the message says what and where."""
+
+
+class Forbidden(SluiceError):
+    """The caller may not do this."""
+
+
+class BackendError(SluiceError):
+    """An execution backend failed to run or manage work."""
+
+
+class StorageError(SluiceError):
+    """An object store or storage provider failed."""
