@@ -1,0 +1,60 @@
+"""Declarative settings for the Sluice manager. Every field can be set as ``SLUICE_<NAME>``."""
+
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return user_data_path("sluice", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """How one Sluice manager runs. ``sluice up`` flags override these."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the manager's HTTP API binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="Port of the manager's HTTP API.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where state, logs, job folders and the embedded object store live.",
+    )
+    admin_user: str = Field("oscar", description="User name of the admin (HTTP Basic).")
+    admin_password: SecretStr | None = Field(
+        None, description="Admin password; generated on first start and kept in the data dir."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
+    )
+    public_url: str | None = Field(
+        None, description="URL where clients and jobs reach this manager; derived if unset."
+    )
+
+    # Object store. With no s3_endpoint, an embedded SeaweedFS is started and managed.
+    s3_endpoint: str | None = Field(
+        None, description="External S3-compatible endpoint; an embedded SeaweedFS if unset."
+    )
+    s3_access_key: str | None = Field(None, description="Access key of the external S3 store.")
+    s3_secret_key: SecretStr | None = Field(None, description="Secret key of the external store.")
+    s3_region: str = Field("us-east-1", description="Region reported to clients.")
+    s3_verify: bool = Field(True, description="Verify TLS certificates of the S3 endpoint.")
+    s3_port: int = Field(8333, ge=0, le=65535, description="Port of the embedded object store.")
+
+    # Jobs.
+    runtime: str = Field("process", description="Execution backend for jobs.")
+    max_attempts: int = Field(3, ge=1, description="Attempts per job before it is a dead letter.")
+    retry_backoff: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+    default_timeout: float = Field(300.0, gt=0, description="Job timeout when a service sets none.")
+    reconcile_interval: float = Field(
+        30.0, gt=0, description="Seconds between scans of input paths for missed uploads."
+    )
+    log_cap: int = Field(1_048_576, ge=1024, description="Bytes of log kept per job.")
+    total_cpu: float | None = Field(None, gt=0, description="CPU cores for jobs; all if unset.")
+    total_memory: str | None = Field(None, description="Memory for jobs, e.g. 8Gi; all if unset.")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sluice.db'}"
