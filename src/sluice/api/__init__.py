@@ -1,0 +1,1 @@
+"""The HTTP API: OSCAR's paths and formats, served by FastAPI."""

@@ -1,0 +1,23 @@
+"""``create_app``: every route of the manager, declared in one place."""
+
+from fastapi import FastAPI
+
+import sluice
+from sluice.api.errors import install_error_handlers
+from sluice.api.routes import services, system
+from sluice.server.platform import Platform
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="Sluice",
+        version=sluice.__version__,
+        description="Event-driven serverless file processing and AI inference. "
+        "Wire-compatible with the OSCAR REST API.",
+    )
+    app.state.platform = platform
+    install_error_handlers(app)
+    app.include_router(system.public)
+    app.include_router(system.router)
+    app.include_router(services.router)
+    return app

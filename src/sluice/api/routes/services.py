@@ -1,0 +1,64 @@
+"""``/system/services``: OSCAR's service management endpoints."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from sluice.api.auth import AdminOnly, PlatformDep
+from sluice.api.body import read_json
+from sluice.core.services import ServiceRecord
+from sluice.domain.service import Service, to_wire
+from sluice.server.platform import Platform
+
+router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["services"])
+
+SERVICE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Service"}}},
+    }
+}
+ONE_SERVICE: dict[int | str, dict[str, Any]] = {
+    200: {"model": Service, "description": "The service, secrets hidden."},
+    404: {"description": "No service with that name."},
+}
+
+
+def _wire(platform: Platform, record: ServiceRecord) -> dict[str, Any]:
+    return to_wire(record.service, platform.object_store)
+
+
+@router.post("/services", status_code=201, openapi_extra=SERVICE_BODY)
+async def create_service(request: Request, platform: PlatformDep) -> Response:
+    """Create a service. 400 names each wrong field; 409 if the name is taken."""
+    payload = await read_json(request)
+    await run_in_threadpool(platform.services.create, payload)
+    return Response(status_code=201)
+
+
+@router.put("/services", status_code=204, openapi_extra=SERVICE_BODY)
+async def update_service(request: Request, platform: PlatformDep) -> Response:
+    """Replace the service named in the body; its token and owner are kept."""
+    payload = await read_json(request)
+    await run_in_threadpool(platform.services.update, payload)
+    return Response(status_code=204)
+
+
+@router.get("/services", responses={200: {"model": list[Service]}})
+async def list_services(platform: PlatformDep) -> JSONResponse:
+    records = await run_in_threadpool(platform.services.list)
+    return JSONResponse([_wire(platform, record) for record in records])
+
+
+@router.get("/services/{name}", responses=ONE_SERVICE)
+async def get_service(name: str, platform: PlatformDep) -> JSONResponse:
+    record = await run_in_threadpool(platform.services.get, name)
+    return JSONResponse(_wire(platform, record))
+
+
+@router.delete("/services/{name}", status_code=204, responses={404: {"description": "Unknown."}})
+async def delete_service(name: str, platform: PlatformDep) -> Response:
+    await run_in_threadpool(platform.services.delete, name)
+    return Response(status_code=204)

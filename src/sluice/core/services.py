@@ -1,0 +1,119 @@
+"""Service use-cases: create, update, read, list and delete service definitions."""
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.domain.service import Service, parse_service
+from sluice.errors import Conflict, NotFound
+from sluice.state.services import ServiceStore
+
+log = logging.getLogger(__name__)
+
+ADMIN_OWNER = "cluster_admin"
+
+# Runs before a definition is stored; raises Invalid (or StorageError) to refuse it. Storage
+# folders are created here, so a definition whose storage cannot be prepared is never saved.
+Preparer = Callable[[Service], None]
+Listener = Callable[[Service | None, Service | None], None]
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    service: Service
+    token: str
+    owner: str
+
+
+class ServiceManager:
+    def __init__(
+        self,
+        store: ServiceStore,
+        preparers: Sequence[Preparer] = (),
+        listeners: Sequence[Listener] = (),
+    ) -> None:
+        self._store = store
+        self._preparers = list(preparers)
+        self._listeners = list(listeners)
+
+    def add_preparer(self, preparer: Preparer) -> None:
+        self._preparers.append(preparer)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called with (old, new) after a change; old is None on create, new None on delete."""
+        self._listeners.append(listener)
+
+    def create(self, payload: Any, owner: str = ADMIN_OWNER) -> ServiceRecord:
+        service = parse_service(payload)
+        if self.exists(service.name):
+            raise Conflict(f"a service named {service.name!r} already exists")
+        token = secrets.token_hex(32)
+        service = service.model_copy(update={"token": token, "owner": owner})
+        self._prepare(service)
+        self._store.add(service.name, _stored_definition(service), token, owner)
+        log.info("created service %s", service.name)
+        self._notify(None, service)
+        return ServiceRecord(service, token, owner)
+
+    def update(self, payload: Any) -> ServiceRecord:
+        service = parse_service(payload)
+        old = self.get(service.name)
+        secrets_kept = {
+            key: value or old.service.environment.secrets.get(key, "")
+            for key, value in service.environment.secrets.items()
+        }
+        service.environment.secrets = secrets_kept
+        service = service.model_copy(update={"token": old.token, "owner": old.owner})
+        self._prepare(service)
+        self._store.replace(service.name, _stored_definition(service))
+        log.info("updated service %s", service.name)
+        self._notify(old.service, service)
+        return ServiceRecord(service, old.token, old.owner)
+
+    def get(self, name: str) -> ServiceRecord:
+        return _to_record(self._store.get(name))
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._store.get(name)
+        except NotFound:
+            return False
+        return True
+
+    def list(self) -> list[ServiceRecord]:
+        return [_to_record(stored) for stored in self._store.all()]
+
+    def delete(self, name: str) -> None:
+        old = self.get(name)
+        self._store.remove(name)
+        log.info("deleted service %s", name)
+        self._notify(old.service, None)
+
+    def token_matches(self, name: str, token: str) -> bool:
+        try:
+            stored = self._store.get(name)
+        except NotFound:
+            return False
+        return secrets.compare_digest(stored.token.encode(), token.encode())
+
+    def _prepare(self, service: Service) -> None:
+        for prepare in self._preparers:
+            prepare(service)
+
+    def _notify(self, old: Service | None, new: Service | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(old, new)
+            except Exception:
+                log.exception("service change listener failed")
+
+
+def _stored_definition(service: Service) -> dict[str, Any]:
+    return service.model_dump(mode="json", exclude={"token"})
+
+
+def _to_record(stored: Any) -> ServiceRecord:
+    service = Service.model_validate({**stored.definition, "token": stored.token})
+    return ServiceRecord(service, stored.token, stored.owner)

@@ -1,0 +1,55 @@
+"""Jobs: one run of a service's script for one input, and their states."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    """OSCAR's job states (Kubernetes pod phases)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """The stored object that triggered a job."""
+
+    provider: str  # "minio.default"
+    bucket: str
+    key: str
+    etag: str
+
+    def dedupe_key(self, service: str) -> str:
+        return f"{service}|{self.provider}|{self.bucket}|{self.key}|{self.etag}"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    service: str
+    status: JobStatus
+    source: ObjectRef | None
+    payload: bytes | None
+    attempts: int
+    max_attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    reason: str
+    dead: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def new_job_id(service: str) -> str:
+    """OSCAR's job names: the service name (cut to 16 characters when long) and a UUID."""
+    prefix = service[:16] if len(service) >= 25 else service
+    return f"{prefix}-{uuid.uuid4()}"

@@ -1,0 +1,218 @@
+"""The service definition: OSCAR's FDL service, as JSON on the wire and YAML in FDL files.
+
+Every field carries a description and a default; that is what ``/openapi.json`` shows. Input is
+read leniently the way OSCAR's Go server reads it (see ``wire.py``); ``to_wire`` writes the types
+that oscar-cli v1.12 decodes strictly (strings for quantities, string maps, scalar ``api_port``).
+"""
+
+import re
+from typing import Any, Self
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from sluice.domain.parts import (
+    INPUT_TYPES,
+    SUPPORTED_IO_TYPES,
+    Cluster,
+    Environment,
+    Expose,
+    MinIOProvider,
+    MountPath,
+    StoragePath,
+    StorageProviders,
+    Synchronous,
+    Text,
+    TextMap,
+)
+from sluice.domain.quantity import is_valid_cpu, is_valid_memory
+from sluice.domain.wire import WireModel
+from sluice.errors import Invalid
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_NAME_LENGTH = 39
+LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+HIDDEN = "hidden"
+
+
+class Service(WireModel):
+    """A Sluice (OSCAR) service. Unknown fields are ignored; ``null`` means the default."""
+
+    name: str = Field(..., description="1 to 39 characters: lower-case letters, digits and '-'.")
+    cluster_id: str = Field("", description="Cluster the FDL deployed it to (set by clients).")
+    memory: str = Field("256Mi", description="Memory per job, a Kubernetes quantity (256Mi, 1Gi).")
+    cpu: Text = Field("0.2", description="CPU cores per job, a Kubernetes quantity (0.5, 500m).")
+    total_memory: str = Field("", description="Memory cap for all jobs of the service together.")
+    total_cpu: str = Field("", description="CPU cap for all jobs of the service together.")
+    ephemeral_storage_request: str = Field("", description="Scratch disk requested per job.")
+    enable_gpu: bool = Field(False, description="Give each job a GPU.")
+    enable_sgx: bool = Field(False, description="Give each job an SGX enclave (Kubernetes only).")
+    image_prefetch: bool = Field(False, description="Pull the image on every node ahead of time.")
+    synchronous: Synchronous = Field(
+        default_factory=Synchronous, description="Warm workers for `POST /run`."
+    )
+    federation: dict[str, Any] | None = Field(None, description="OSCAR federation (kept as sent).")
+    log_level: str = Field("INFO", description="NOTSET, DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    image: str = Field("", description="Container image. Not needed by the local process runtime.")
+    alpine: bool = Field(False, description="The image is Alpine-based (OSCAR supervisor choice).")
+    token: str = Field("", description="Service token (64 hex). Generated; ignored on input.")
+    file_stage_in: bool = Field(False, description="Do not download the input file for the job.")
+    input: list[StoragePath] = Field(
+        default_factory=list, description="Paths whose new files each start a job."
+    )
+    output: list[StoragePath] = Field(
+        default_factory=list, description="Paths every file in $TMP_OUTPUT_DIR is uploaded to."
+    )
+    script: str = Field(..., description="Shell script run for each job (text, not a path).")
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, description="Registry secrets to pull the image."
+    )
+    expose: Expose = Field(default_factory=Expose, description="Exposed (long-running) service.")
+    environment: Environment = Field(
+        default_factory=Environment, description="Environment variables and secrets of jobs."
+    )
+    annotations: TextMap = Field(default_factory=dict, description="Annotations copied to jobs.")
+    vo: str = Field("", description="Virtual organisation (OIDC group).")
+    labels: TextMap = Field(default_factory=dict, description="Labels copied to jobs.")
+    storage_providers: StorageProviders = Field(
+        default_factory=StorageProviders,
+        description="Credentials of the providers the paths name; `minio.default` is Sluice's own.",
+    )
+    clusters: dict[str, Cluster] = Field(default_factory=dict, description="Other clusters.")
+    owner: str = Field("", description="Who created it. Set by the server.")
+    interlink_node_name: str = Field("", description="InterLink node (Kubernetes only).")
+    visibility: str = Field("private", description="private, public or restricted.")
+    allowed_users: list[str] = Field(default_factory=list, description="Users of a restricted one.")
+    isolation_level: str = Field("", description="SERVICE or USER.")
+    bucket_list: list[str] = Field(default_factory=list, description="Per-user buckets (USER).")
+    mount: MountPath = Field(default_factory=MountPath, description="Bucket mounted under /mnt.")
+    timeout: float | None = Field(
+        None, gt=0, description="Sluice: seconds a job may run before it is killed."
+    )
+    max_attempts: int | None = Field(
+        None, ge=1, description="Sluice: attempts per job before it becomes a dead letter."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not 1 <= len(value) <= MAX_NAME_LENGTH:
+            raise ValueError(f"must be 1 to {MAX_NAME_LENGTH} characters long (got {len(value)})")
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a DNS label: use lower-case letters, digits and '-', "
+                "starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _check_memory(cls, value: str) -> str:
+        if not is_valid_memory(value):
+            raise ValueError(f"{value!r} is not a memory quantity such as 256Mi, 1Gi or 512M")
+        return value
+
+    @field_validator("cpu")
+    @classmethod
+    def _check_cpu(cls, value: str) -> str:
+        if not is_valid_cpu(value):
+            raise ValueError(f"{value!r} is not a CPU quantity such as 0.5, 1 or 500m")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _normalise_log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        return value if value in LOG_LEVELS else "INFO"
+
+    @field_validator("script")
+    @classmethod
+    def _check_script(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.replace("\r\n", "\n")
+
+    @model_validator(mode="after")
+    def _check_storage(self) -> Self:
+        for field, paths in (("input", self.input), ("output", self.output)):
+            for index, item in enumerate(paths):
+                _check_path(self, f"{field}.{index}", item, is_input=field == "input")
+        _check_no_self_trigger(self)
+        return self
+
+
+def _check_path(service: Service, where: str, item: StoragePath, *, is_input: bool) -> None:
+    kind = item.provider_type
+    allowed = INPUT_TYPES if is_input else SUPPORTED_IO_TYPES
+    if kind not in allowed:
+        raise ValueError(
+            f"{where}.storage_provider: {kind!r} is not supported here; use one of "
+            f"{', '.join(allowed)}"
+        )
+    if (
+        item.storage_provider != "minio.default"
+        and service.storage_providers.get(kind, item.provider_id) is None
+    ):
+        raise ValueError(
+            f"{where}.storage_provider: {item.storage_provider!r} is not defined in "
+            f"storage_providers.{kind}"
+        )
+    if kind in ("minio", "s3") and "/" not in item.path:
+        item.path = f"{service.name}/{item.path}"
+
+
+def _check_no_self_trigger(service: Service) -> None:
+    for out in service.output:
+        for inp in service.input:
+            same_place = out.storage_provider == inp.storage_provider and (
+                out.path == inp.path or out.path.startswith(inp.path + "/")
+            )
+            if same_place and _filters_overlap(inp, out):
+                raise ValueError(
+                    f"output path {out.path!r} lies inside input path {inp.path!r}: every "
+                    "result would start another job of this service; use another folder"
+                )
+
+
+def _filters_overlap(inp: StoragePath, out: StoragePath) -> bool:
+    if inp.suffix and out.suffix:
+        return any(o.endswith(i) for o in out.suffix for i in inp.suffix)
+    return True
+
+
+def parse_service(data: Any) -> Service:
+    """Validate a service from decoded JSON/YAML; errors name every wrong field."""
+    if not isinstance(data, dict):
+        raise Invalid(f"a service must be a JSON object, not {type(data).__name__}")
+    try:
+        return Service.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(describe_errors(exc, data.get("name"))) from None
+
+
+def describe_errors(exc: ValidationError, name: Any = None) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        lines.append(f"{where}: {message}" if where else message)
+    head = f"invalid service {name!r}: " if isinstance(name, str) and name else "invalid service: "
+    return head + "\n".join(lines)
+
+
+def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
+    """The JSON OSCAR returns for a service, with secrets hidden."""
+    data = service.model_dump(mode="json", exclude={"federation", "timeout", "max_attempts"})
+    data["environment"]["secrets"] = dict.fromkeys(service.environment.secrets, "")
+    expose = data["expose"]
+    for port in ("api_port", "nodePort"):
+        if not expose[port]:
+            del expose[port]
+    hidden = minio_default.model_copy(update={"access_key": HIDDEN, "secret_key": HIDDEN})
+    data["storage_providers"]["minio"]["default"] = hidden.model_dump(mode="json")
+    for extra in ("federation", "timeout", "max_attempts"):
+        value = getattr(service, extra)
+        if value is not None:
+            data[extra] = value
+    return data

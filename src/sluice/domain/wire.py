@@ -1,0 +1,58 @@
+"""Base model for OSCAR's JSON: keys match case-insensitively, null means unset, extras are dropped.
+
+OSCAR decodes service JSON with Go's ``encoding/json``, which matches keys without regard to case
+and ignores unknown keys. Clients rely on that (oscar-cli sends ``environment.Variables``,
+cwl-oscar ``environment.variables``), so Sluice reads JSON the same way.
+"""
+
+import logging
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+log = logging.getLogger(__name__)
+
+
+def _document_factory_defaults(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Show every default in the OpenAPI schema: pydantic leaves out factories and ``None``."""
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        if name in properties and not field.is_required() and field.default is None:
+            properties[name]["default"] = None
+        if field.default_factory is not None and name in properties:
+            default = field.default_factory()  # type: ignore[call-arg]
+            if isinstance(default, BaseModel):
+                default = default.model_dump(mode="json")
+            properties[name]["default"] = default
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_document_factory_defaults)
+
+    _key_lookup: ClassVar[dict[str, str] | None] = None
+
+    @classmethod
+    def _lookup(cls) -> dict[str, str]:
+        if cls.__dict__.get("_key_lookup") is None:
+            lookup: dict[str, str] = {}
+            for name, field in cls.model_fields.items():
+                lookup[name.lower()] = name
+                if field.alias:
+                    lookup[field.alias.lower()] = field.alias
+            cls._key_lookup = lookup
+        return cls.__dict__["_key_lookup"]  # type: ignore[no-any-return]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        lookup = cls._lookup()
+        matched: dict[str, Any] = {}
+        for key, value in data.items():
+            target = lookup.get(str(key).lower())
+            if target is None:
+                log.info("ignoring unknown field %r in %s", key, cls.__name__)
+            elif value is not None:
+                matched[target] = value
+        return matched

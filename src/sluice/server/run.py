@@ -1,0 +1,81 @@
+"""``serve``: start the object store and the manager, run until Ctrl-C or SIGTERM, stop cleanly."""
+
+import logging
+import secrets
+from contextlib import ExitStack
+
+import uvicorn
+from rich.console import Console
+
+from sluice.api.app import create_app
+from sluice.domain.parts import MinIOProvider
+from sluice.server.platform import Platform, build_platform
+from sluice.settings import Settings
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with ExitStack() as stack:
+        webhook_token = secrets.token_hex(16)
+        object_store = _start_object_store(settings, stack, webhook_token)
+        platform = build_platform(settings, object_store)
+        platform.webhook_token = webhook_token
+        app = create_app(platform)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        )
+        stack.callback(platform.stop)
+        platform.start()
+        _announce(platform)
+        server.run()
+    console.print("Sluice stopped.")
+
+
+def _start_object_store(settings: Settings, stack: ExitStack, webhook_token: str) -> MinIOProvider:
+    if settings.s3_endpoint:
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
+        return MinIOProvider(
+            endpoint=settings.s3_endpoint,
+            verify=settings.s3_verify,
+            access_key=settings.s3_access_key or "",
+            secret_key=secret,
+            region=settings.s3_region,
+        )
+    from sluice.storage.embedded import EmbeddedSeaweedFS
+
+    store = EmbeddedSeaweedFS(
+        settings.data_dir,
+        host=settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1",  # noqa: S104
+        s3_port=settings.s3_port,
+        webhook_url=f"http://127.0.0.1:{settings.port}/events/seaweedfs",
+        webhook_token=webhook_token,
+    )
+    console.print(f"Starting the embedded object store (SeaweedFS) on port {settings.s3_port}…")
+    store.start()
+    stack.callback(store.stop)
+    credentials = store.credentials
+    return MinIOProvider(
+        endpoint=store.endpoint,
+        verify=False,
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+        region=settings.s3_region,
+    )
+
+
+def _announce(platform: Platform) -> None:
+    settings, admin = platform.settings, platform.admin
+    console.print(f"[bold green]Sluice is up[/] at http://{settings.host}:{settings.port}")
+    console.print(f"  object store: {platform.object_store.endpoint}")
+    console.print(f"  data dir:     {settings.data_dir}")
+    console.print(f"  admin user:   {admin.user}")
+    if admin.generated:
+        console.print(f"  admin password (shown once, kept in {admin.stored_at}): {admin.password}")
+    elif admin.stored_at:
+        console.print(f"  admin password: in {admin.stored_at}")
+    console.print("Press Ctrl-C to stop.")

@@ -1,0 +1,253 @@
+"""The durable job ledger: one record per (service, object version), claimed by the dispatcher.
+
+A repeated event for the same upload hits the unique ``dedupe_key`` and creates nothing. Jobs a
+dead manager left Running go back to Pending on the next start, so nothing is lost.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
+from sluice.errors import Invalid, NotFound
+from sluice.state.schema import jobs
+
+PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
+FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next_page: str
+    remaining: int
+
+
+class JobLedger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def enqueue(
+        self,
+        service: str,
+        *,
+        source: ObjectRef | None = None,
+        payload: bytes | None = None,
+        max_attempts: int = 1,
+    ) -> Job | None:
+        """Record a new Pending job; None when this object version already has one."""
+        job_id = new_job_id(service)
+        row = {
+            "id": job_id,
+            "service": service,
+            "status": JobStatus.PENDING.value,
+            "dedupe_key": source.dedupe_key(service) if source else None,
+            "provider": source.provider if source else None,
+            "bucket": source.bucket if source else None,
+            "object_key": source.key if source else None,
+            "etag": source.etag if source else None,
+            "payload": payload,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "not_before": 0.0,
+            "created_at": datetime.now(UTC),
+            "reason": "",
+            "log": "",
+            "dead": False,
+            "hidden": False,
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(jobs).values(**row))
+        except IntegrityError:
+            return None
+        return self.get(service, job_id)
+
+    def known_sources(self, service: str, refs: Iterable[ObjectRef]) -> set[str]:
+        """Dedupe keys among ``refs`` that already have a job (deleted logs included)."""
+        keys = [ref.dedupe_key(service) for ref in refs]
+        found: set[str] = set()
+        with self._engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = conn.execute(select(jobs.c.dedupe_key).where(jobs.c.dedupe_key.in_(chunk)))
+                found.update(row[0] for row in rows)
+        return found
+
+    def due(self, limit: int = 100) -> list[Job]:
+        """Pending jobs whose retry delay has passed, oldest first."""
+        query = (
+            select(jobs)
+            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.not_before <= time.time())
+            .order_by(jobs.c.created_at)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [_to_job(row) for row in conn.execute(query).mappings()]
+
+    def claim(self, job_id: str) -> bool:
+        """Pending → Running, counting an attempt. False if someone else changed it first."""
+        values = {
+            "status": JobStatus.RUNNING.value,
+            "attempts": jobs.c.attempts + 1,
+            "started_at": datetime.now(UTC),
+        }
+        where = and_(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING.value)
+        with self._engine.begin() as conn:
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount == 1
+
+    def succeed(self, job_id: str, exit_code: int, log: str) -> None:
+        self._finish(job_id, JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
+
+    def fail(
+        self, job_id: str, exit_code: int | None, reason: str, log: str, retry_in: float | None
+    ) -> None:
+        """Record a failed attempt: back to Pending after ``retry_in`` s, or a dead letter."""
+        if retry_in is None:
+            self._finish(job_id, JobStatus.FAILED, exit_code, reason, log, dead=True)
+            return
+        values = {
+            "status": JobStatus.PENDING.value,
+            "not_before": time.time() + retry_in,
+            "exit_code": exit_code,
+            "reason": reason,
+            "log": log,
+        }
+        with self._engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def _finish(
+        self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
+    ) -> None:
+        values = {
+            "status": status.value,
+            "exit_code": code,
+            "reason": reason,
+            "log": log,
+            "dead": dead,
+            "finished_at": datetime.now(UTC),
+        }
+        with self._engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def recover_interrupted(self) -> int:
+        """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
+        values = {"status": JobStatus.PENDING.value, "attempts": jobs.c.attempts - 1}
+        with self._engine.begin() as conn:
+            where = jobs.c.status == JobStatus.RUNNING.value
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount
+
+    def retry(self, service: str, job_id: str) -> Job:
+        """Run a dead letter again from scratch."""
+        job = self.get(service, job_id)
+        if not job.dead:
+            raise Invalid(
+                f"job {job_id!r} is {job.status.value}, not a dead letter; only those re-run"
+            )
+        values = {
+            "status": JobStatus.PENDING.value,
+            "attempts": 0,
+            "dead": False,
+            "not_before": 0.0,
+            "finished_at": None,
+            "reason": "",
+        }
+        with self._engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+        return self.get(service, job_id)
+
+    def get(self, service: str, job_id: str) -> Job:
+        row = self._row(service, job_id)
+        return _to_job(row)
+
+    def log_of(self, service: str, job_id: str) -> str:
+        return str(self._row(service, job_id)["log"])
+
+    def _row(self, service: str, job_id: str) -> Any:
+        query = select(jobs).where(
+            jobs.c.id == job_id, jobs.c.service == service, jobs.c.hidden.is_(False)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"job {job_id!r} of service {service!r} not found")
+        return row
+
+    def page(
+        self, service: str, page: str = "", size: int = PAGE_SIZE, dead: bool = False
+    ) -> JobPage:
+        offset = _page_offset(page)
+        where = and_(jobs.c.service == service, jobs.c.hidden.is_(False))
+        if dead:
+            where = and_(where, jobs.c.dead.is_(True))
+        query = select(jobs).where(where).order_by(jobs.c.created_at, jobs.c.id)
+        with self._engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(jobs).where(where)).scalar_one()
+            rows = conn.execute(query.offset(offset).limit(size)).mappings().all()
+        remaining = max(0, total - offset - len(rows))
+        next_page = str(offset + len(rows)) if remaining else ""
+        return JobPage([_to_job(row) for row in rows], next_page, remaining)
+
+    def hide(self, service: str, job_id: str | None = None, *, all_states: bool = False) -> int:
+        """Delete logs: the record stays (so its upload is never re-run) but is no longer shown."""
+        where = and_(jobs.c.service == service, jobs.c.hidden.is_(False))
+        if job_id is not None:
+            self._row(service, job_id)
+            where = and_(where, jobs.c.id == job_id)
+        elif not all_states:
+            where = and_(where, jobs.c.status == JobStatus.SUCCEEDED.value)
+        else:
+            where = and_(where, jobs.c.status.in_(FINISHED))
+        values = {"hidden": True, "log": "", "payload": None}
+        with self._engine.begin() as conn:
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount
+
+    def forget_service(self, service: str) -> None:
+        """A deleted service's jobs go, so a new service of that name starts clean."""
+        with self._engine.begin() as conn:
+            conn.execute(jobs.delete().where(jobs.c.service == service))
+
+    def counts(self) -> dict[str, int]:
+        query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        with self._engine.connect() as conn:
+            return {status: count for status, count in conn.execute(query).all()}
+
+
+def _page_offset(page: str) -> int:
+    if not page:
+        return 0
+    if not page.isdigit():
+        raise Invalid(f"page {page!r} is not a page token returned by this server")
+    return int(page)
+
+
+def _to_job(row: Any) -> Job:
+    source = None
+    if row["bucket"] is not None:
+        source = ObjectRef(row["provider"], row["bucket"], row["object_key"], row["etag"] or "")
+    return Job(
+        id=row["id"],
+        service=row["service"],
+        status=JobStatus(row["status"]),
+        source=source,
+        payload=row["payload"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        created_at=_utc(row["created_at"]) or row["created_at"],
+        started_at=_utc(row["started_at"]),
+        finished_at=_utc(row["finished_at"]),
+        exit_code=row["exit_code"],
+        reason=row["reason"],
+        dead=bool(row["dead"]),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo:
+        return value
+    return value.replace(tzinfo=UTC)

@@ -1,0 +1,54 @@
+"""Tables of the state database."""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+services = Table(
+    "services",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("service", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    # One job per (service, object version): a repeated event for the same upload finds this key.
+    Column("dedupe_key", String(2048), unique=True, nullable=True),
+    Column("provider", String(255), nullable=True),
+    Column("bucket", String(255), nullable=True),
+    Column("object_key", String(1024), nullable=True),
+    Column("etag", String(255), nullable=True),
+    Column("payload", LargeBinary, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=1),
+    Column("not_before", Float, nullable=False, default=0.0, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("log", Text, nullable=False, default=""),
+    Column("dead", Boolean, nullable=False, default=False),
+    Column("hidden", Boolean, nullable=False, default=False),
+)

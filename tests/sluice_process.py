@@ -1,0 +1,91 @@
+"""Start a real ``sluice up`` in a subprocess for end-to-end tests (loopback only, own ports)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ADMIN_USER = "oscar"
+ADMIN_PASSWORD = "test-admin-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class SluiceProcess:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    s3_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    password: str | None = ADMIN_PASSWORD
+    process: subprocess.Popen[bytes] | None = None
+    user: str = ADMIN_USER
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "sluice-up.log"
+
+    def start(self, timeout: float = 60) -> "SluiceProcess":
+        env = {**os.environ, **self.env, "SLUICE_DATA_DIR": str(self.data_dir)}
+        env.pop("SLUICE_ADMIN_PASSWORD", None)
+        if self.password:
+            env["SLUICE_ADMIN_PASSWORD"] = self.password
+        argv = [sys.executable, "-m", "sluice", "up", "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--s3-port", str(self.s3_port)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sluice up exited early:\n{self.log_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"sluice up did not become healthy:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """Crash the manager (SIGKILL), leaving its object store behind as a real crash would."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(self.user, self.password or ""), timeout=30)
