@@ -1,0 +1,1 @@
+"""The ``sluice`` command line. Talks to the manager through ``sluice.client`` only."""
