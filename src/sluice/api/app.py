@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 import sluice
 from sluice.api.errors import install_error_handlers
-from sluice.api.routes import services, system
+from sluice.api.routes import events, invoke, logs, services, system
 from sluice.server.platform import Platform
 
 
@@ -20,4 +20,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(system.public)
     app.include_router(system.router)
     app.include_router(services.router)
+    app.include_router(logs.router)
+    app.include_router(invoke.router)
+    app.include_router(events.router)
     return app

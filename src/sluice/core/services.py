@@ -4,11 +4,12 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sluice.domain.service import Service, parse_service
 from sluice.errors import Conflict, NotFound
-from sluice.state.services import ServiceStore
+from sluice.state.services import ServiceStore, StoredService
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class ServiceRecord:
     service: Service
     token: str
     owner: str
+    created_at: datetime
 
 
 class ServiceManager:
@@ -52,10 +54,10 @@ class ServiceManager:
         token = secrets.token_hex(32)
         service = service.model_copy(update={"token": token, "owner": owner})
         self._prepare(service)
-        self._store.add(service.name, _stored_definition(service), token, owner)
+        stored = self._store.add(service.name, _stored_definition(service), token, owner)
         log.info("created service %s", service.name)
         self._notify(None, service)
-        return ServiceRecord(service, token, owner)
+        return ServiceRecord(service, token, owner, stored.created_at)
 
     def update(self, payload: Any) -> ServiceRecord:
         service = parse_service(payload)
@@ -70,7 +72,7 @@ class ServiceManager:
         self._store.replace(service.name, _stored_definition(service))
         log.info("updated service %s", service.name)
         self._notify(old.service, service)
-        return ServiceRecord(service, old.token, old.owner)
+        return ServiceRecord(service, old.token, old.owner, old.created_at)
 
     def get(self, name: str) -> ServiceRecord:
         return _to_record(self._store.get(name))
@@ -114,6 +116,6 @@ def _stored_definition(service: Service) -> dict[str, Any]:
     return service.model_dump(mode="json", exclude={"token"})
 
 
-def _to_record(stored: Any) -> ServiceRecord:
+def _to_record(stored: StoredService) -> ServiceRecord:
     service = Service.model_validate({**stored.definition, "token": stored.token})
-    return ServiceRecord(service, stored.token, stored.owner)
+    return ServiceRecord(service, stored.token, stored.owner, stored.created_at)

@@ -1,17 +1,31 @@
 """The composition root: builds every long-lived part of a running Sluice from its settings."""
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sluice.backends.registry import get_backend
+from sluice.core.capacity import Capacity
+from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
+from sluice.core.storage import StorageResolver
 from sluice.domain.parts import MinIOProvider
+from sluice.domain.quantity import parse_memory
+from sluice.domain.service import Service
 from sluice.server.admin import AdminCredentials, load_admin
 from sluice.settings import Settings
 from sluice.state.database import open_database
+from sluice.state.jobs import JobLedger
 from sluice.state.services import ServiceStore
+from sluice.supervisor.run import JobRunner
+from sluice.triggers.reconcile import Reconciler
+from sluice.triggers.router import EventRouter
 
 log = logging.getLogger(__name__)
+
+WATCHDOG_INTERVAL = 5.0
 
 
 @dataclass
@@ -20,20 +34,89 @@ class Platform:
     admin: AdminCredentials
     services: ServiceManager
     object_store: MinIOProvider
+    storage: StorageResolver
+    jobs: JobService
+    router: EventRouter
+    reconciler: Reconciler
+    capacity: Capacity
     webhook_token: str = ""
+    store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
-        """Start background work (job dispatch, reconciliation, store supervision)."""
+        """Start background work: job dispatch, reconciliation, object-store supervision."""
+        self.jobs.start()
+        self.reconciler.start()
+        if self.store_watchdog is not None:
+            threading.Thread(target=self._watch_store, name="store-watchdog", daemon=True).start()
 
     def stop(self) -> None:
-        """Stop background work; running jobs are left to be resumed on the next start."""
+        """Stop background work; running jobs are resumed on the next start."""
+        self._stop.set()
+        self.reconciler.stop()
+        self.jobs.stop()
+
+    def _watch_store(self) -> None:
+        assert self.store_watchdog is not None
+        while not self._stop.wait(WATCHDOG_INTERVAL):
+            try:
+                if self.store_watchdog():
+                    log.warning("the embedded object store had stopped; restarted it")
+            except Exception:
+                log.exception("cannot restart the embedded object store")
 
 
-def build_platform(settings: Settings, object_store: MinIOProvider) -> Platform:
+def build_platform(
+    settings: Settings,
+    object_store: MinIOProvider,
+    webhook_token: str = "",
+    store_watchdog: Callable[[], bool] | None = None,
+) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     admin = load_admin(settings.admin_user, password, settings.data_dir)
     engine = open_database(settings.effective_database_url)
-    services = ServiceManager(ServiceStore(engine))
-    return Platform(settings=settings, admin=admin, services=services, object_store=object_store)
+    storage = StorageResolver(object_store)
+    ledger = JobLedger(engine)
+    services = ServiceManager(ServiceStore(engine), preparers=[storage.prepare])
+    capacity = Capacity(
+        settings.total_cpu,
+        parse_memory(settings.total_memory) if settings.total_memory else None,
+    )
+    runner = JobRunner(
+        settings.data_dir / "jobs",
+        get_backend(settings.runtime),
+        storage,
+        log_cap=settings.log_cap,
+        default_timeout=settings.default_timeout,
+    )
+    jobs = JobService(
+        ledger,
+        services,
+        runner,
+        capacity,
+        max_attempts=settings.max_attempts,
+        retry_backoff=settings.retry_backoff,
+    )
+
+    def forget_deleted(old: Service | None, new: Service | None) -> None:
+        if old is not None and new is None:
+            ledger.forget_service(old.name)
+
+    services.add_listener(forget_deleted)
+    router = EventRouter(services, jobs)
+    reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
+    return Platform(
+        settings=settings,
+        admin=admin,
+        services=services,
+        object_store=object_store,
+        storage=storage,
+        jobs=jobs,
+        router=router,
+        reconciler=reconciler,
+        capacity=capacity,
+        webhook_token=webhook_token,
+        store_watchdog=store_watchdog,
+    )

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import uvicorn
@@ -22,9 +23,8 @@ def serve(settings: Settings) -> None:
     )
     with ExitStack() as stack:
         webhook_token = secrets.token_hex(16)
-        object_store = _start_object_store(settings, stack, webhook_token)
-        platform = build_platform(settings, object_store)
-        platform.webhook_token = webhook_token
+        object_store, watchdog = _start_object_store(settings, stack, webhook_token)
+        platform = build_platform(settings, object_store, webhook_token, watchdog)
         app = create_app(platform)
         server = uvicorn.Server(
             uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
@@ -36,16 +36,20 @@ def serve(settings: Settings) -> None:
     console.print("Sluice stopped.")
 
 
-def _start_object_store(settings: Settings, stack: ExitStack, webhook_token: str) -> MinIOProvider:
+def _start_object_store(
+    settings: Settings, stack: ExitStack, webhook_token: str
+) -> tuple[MinIOProvider, Callable[[], bool] | None]:
+    """The S3 store jobs use, and a callable that restarts it if it died (embedded only)."""
     if settings.s3_endpoint:
         secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
-        return MinIOProvider(
+        external = MinIOProvider(
             endpoint=settings.s3_endpoint,
             verify=settings.s3_verify,
             access_key=settings.s3_access_key or "",
             secret_key=secret,
             region=settings.s3_region,
         )
+        return external, None
     from sluice.storage.embedded import EmbeddedSeaweedFS
 
     store = EmbeddedSeaweedFS(
@@ -59,13 +63,14 @@ def _start_object_store(settings: Settings, stack: ExitStack, webhook_token: str
     store.start()
     stack.callback(store.stop)
     credentials = store.credentials
-    return MinIOProvider(
+    embedded = MinIOProvider(
         endpoint=store.endpoint,
         verify=False,
         access_key=credentials.access_key,
         secret_key=credentials.secret_key,
         region=settings.s3_region,
     )
+    return embedded, store.ensure_running
 
 
 def _announce(platform: Platform) -> None:

@@ -1,0 +1,53 @@
+"""``POST /job/{service}``: asynchronous invocation, with an S3 event or any body as input."""
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from sluice.api.auth import PlatformDep, ServiceCaller
+from sluice.domain.job import ObjectRef
+from sluice.domain.parts import DEFAULT_PROVIDER
+from sluice.errors import Invalid
+from sluice.server.platform import Platform
+from sluice.supervisor.event import storage_event
+from sluice.triggers.s3_events import is_storage_event, parse_storage_event
+
+router = APIRouter(tags=["invocation"])
+
+JOB_HEADER = "X-Sluice-Job"
+
+
+@router.post("/job/{service}", status_code=201, dependencies=[ServiceCaller])
+async def create_job(service: str, request: Request, platform: PlatformDep) -> Response:
+    """Start a job. An S3/MinIO event notification runs the service on the objects it names;
+    any other body (base64 or raw bytes) becomes the job's input file."""
+    record = await run_in_threadpool(platform.services.get, service)
+    body = await request.body()
+    if not body.strip():
+        raise Invalid("the request body is empty: send the input (base64 or raw) or an S3 event")
+    parsed = _json_or_none(body)
+    if is_storage_event(parsed):
+        ids = await run_in_threadpool(_submit_objects, platform, record.service, parsed)
+    else:
+        job = await run_in_threadpool(platform.jobs.submit_payload, record.service, body)
+        ids = [job.id]
+    return Response(status_code=201, headers={JOB_HEADER: ",".join(ids)})
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _submit_objects(platform: Platform, service: Any, event: dict[str, Any]) -> list[str]:
+    ids = []
+    for obj in parse_storage_event(event):
+        ref = ObjectRef(DEFAULT_PROVIDER, obj.bucket, obj.key, obj.etag)
+        job = platform.jobs.submit_object(service, ref, storage_event(ref, obj.size, obj.event_time))
+        if job is not None:
+            ids.append(job.id)
+    return ids

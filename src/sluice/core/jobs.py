@@ -1,0 +1,169 @@
+"""Job use-cases: accept work, dispatch it within the machine's capacity, retry, dead letters.
+
+One dispatcher thread claims due jobs from the durable ledger when their service's CPU and
+memory fit, and hands each to a worker thread. A crash at any point loses nothing: the ledger
+still has the job, and ``recover_interrupted`` runs it again on the next start.
+"""
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sluice.core.capacity import Capacity, Reservation
+from sluice.core.services import ServiceManager, ServiceRecord
+from sluice.domain.job import Job, ObjectRef
+from sluice.domain.quantity import parse_cpu, parse_memory
+from sluice.domain.service import Service
+from sluice.errors import NotFound
+from sluice.state.jobs import JobLedger
+from sluice.supervisor.run import JobReport, JobRunner
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT = 0.5
+
+
+class JobService:
+    def __init__(
+        self,
+        ledger: JobLedger,
+        services: ServiceManager,
+        runner: JobRunner,
+        capacity: Capacity,
+        *,
+        max_attempts: int,
+        retry_backoff: float,
+    ) -> None:
+        self.ledger = ledger
+        self._services = services
+        self._runner = runner
+        self._capacity = capacity
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._cancel = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="job")
+        self._thread: threading.Thread | None = None
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def submit_object(self, service: Service, ref: ObjectRef, event: bytes) -> Job | None:
+        """A job for a stored object; None if that object version already has one."""
+        job = self.ledger.enqueue(
+            service.name, source=ref, payload=event, max_attempts=self._attempts_for(service)
+        )
+        if job is not None:
+            log.info("job %s for %s/%s", job.id, ref.bucket, ref.key)
+            self._wake.set()
+        return job
+
+    def submit_payload(self, service: Service, payload: bytes) -> Job:
+        job = self.ledger.enqueue(
+            service.name, payload=payload, max_attempts=self._attempts_for(service)
+        )
+        assert job is not None  # only object jobs are deduplicated
+        self._wake.set()
+        return job
+
+    def retry(self, service: str, job_id: str) -> Job:
+        job = self.ledger.retry(service, job_id)
+        self._wake.set()
+        return job
+
+    def _attempts_for(self, service: Service) -> int:
+        return service.max_attempts or self._max_attempts
+
+    def start(self) -> None:
+        recovered = self.ledger.recover_interrupted()
+        if recovered:
+            log.info("re-queued %d job(s) interrupted by the last shutdown", recovered)
+        self._thread = threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop dispatching and kill running jobs; the ledger re-runs them on the next start."""
+        self._stopping.set()
+        self._cancel.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _dispatch_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self._dispatch_due()
+            except Exception:
+                log.exception("dispatching jobs failed; retrying")
+            self._wake.wait(IDLE_WAIT)
+
+    def _dispatch_due(self) -> None:
+        for job in self.ledger.due():
+            if self._stopping.is_set():
+                return
+            with self._lock:
+                if job.id in self._claimed:
+                    continue
+            record = self._service_of(job)
+            if record is None:
+                continue
+            reservation = self._reserve(job, record.service)
+            if reservation is None:
+                continue
+            if not self.ledger.claim(job.id):
+                reservation.release()
+                continue
+            with self._lock:
+                self._claimed.add(job.id)
+            self._pool.submit(self._run, job, record, reservation)
+
+    def _service_of(self, job: Job) -> ServiceRecord | None:
+        try:
+            return self._services.get(job.service)
+        except NotFound:
+            self.ledger.forget_service(job.service)
+            return None
+
+    def _reserve(self, job: Job, service: Service) -> Reservation | None:
+        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
+        if not self._capacity.fits_ever(cpu, memory):
+            if self.ledger.claim(job.id):
+                reason = (
+                    f"service {service.name!r} asks for {service.cpu} CPU and {service.memory} "
+                    "memory per job, more than this machine has for jobs"
+                )
+                self.ledger.fail(job.id, None, reason, reason + "\n", retry_in=None)
+            return None
+        return self._capacity.try_acquire(cpu, memory)
+
+    def _run(self, job: Job, record: ServiceRecord, reservation: Reservation) -> None:
+        try:
+            with reservation:
+                report = self._runner.run(job, record, self._cancel)
+            if self._stopping.is_set() and not report.succeeded:
+                return  # cut short by shutdown: stays Running and is recovered on the next start
+            self._record(job, report)
+        except Exception:
+            log.exception("job %s crashed in the supervisor", job.id)
+            self._record(job, JobReport(False, None, "internal error in the supervisor"))
+        finally:
+            with self._lock:
+                self._claimed.discard(job.id)
+            self._wake.set()
+
+    def _record(self, job: Job, report: JobReport) -> None:
+        if report.succeeded:
+            self.ledger.succeed(job.id, report.exit_code or 0, report.log)
+            log.info("job %s succeeded", job.id)
+            return
+        attempt = self.ledger.get(job.service, job.id).attempts
+        retry_in = None
+        if attempt < job.max_attempts:
+            retry_in = self._retry_backoff * 2 ** (attempt - 1)
+        self.ledger.fail(job.id, report.exit_code, report.reason, report.log, retry_in)
+        if retry_in is None:
+            log.warning("job %s failed for good (%s): now a dead letter", job.id, report.reason)
+        else:
+            log.info("job %s failed (%s); retry in %.1f s", job.id, report.reason, retry_in)

@@ -1,0 +1,39 @@
+"""Which storage provider a service's path lives in, and creating its folders before it is saved."""
+
+import threading
+
+from sluice.domain.parts import DEFAULT_PROVIDER, MinIOProvider
+from sluice.domain.service import Service
+from sluice.errors import Invalid
+from sluice.storage import StorageProvider, open_provider
+
+
+class StorageResolver:
+    """Opens providers by their FDL name: ``minio.default`` is Sluice's own object store."""
+
+    def __init__(self, object_store: MinIOProvider) -> None:
+        self._object_store = object_store
+        self._default: StorageProvider | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def default(self) -> StorageProvider:
+        with self._lock:
+            if self._default is None:
+                self._default = open_provider("minio", self._object_store.model_dump())
+            return self._default
+
+    def open(self, service: Service, provider: str) -> StorageProvider:
+        if provider == DEFAULT_PROVIDER:
+            return self.default
+        kind, _, ident = provider.partition(".")
+        config = service.storage_providers.get(kind, ident)
+        if config is None:
+            raise Invalid(f"storage provider {provider!r} is not defined in storage_providers.{kind}")
+        values = config if isinstance(config, dict) else config.model_dump()
+        return open_provider(kind, values)
+
+    def prepare(self, service: Service) -> None:
+        """Create every input and output bucket and folder that is missing."""
+        for item in (*service.input, *service.output):
+            self.open(service, item.storage_provider).ensure_folder(item.path)

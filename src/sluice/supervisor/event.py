@@ -1,0 +1,55 @@
+"""The event a job sees in ``$EVENT``, and turning a raw ``/job`` body into the input file."""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sluice.domain.job import ObjectRef
+
+
+def storage_event(ref: ObjectRef, size: int, event_time: datetime) -> bytes:
+    """A MinIO-style ObjectCreated notification, as OSCAR's supervisor receives one."""
+    record: dict[str, Any] = {
+        "eventVersion": "2.0",
+        "eventSource": "minio:s3",
+        "awsRegion": "",
+        "eventTime": event_time.isoformat().replace("+00:00", "Z"),
+        "eventName": "s3:ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": ref.bucket, "arn": f"arn:aws:s3:::{ref.bucket}"},
+            "object": {"key": quote(ref.key), "size": size, "eTag": ref.etag},
+        },
+    }
+    body = {
+        "EventName": "s3:ObjectCreated:Put",
+        "Key": f"{ref.bucket}/{ref.key}",
+        "Records": [record],
+    }
+    return json.dumps(body).encode()
+
+
+def event_time_of(payload: bytes | None) -> str:
+    try:
+        return str(json.loads(payload or b"")["Records"][0]["eventTime"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def decode_body(body: bytes) -> bytes:
+    """OSCAR's rule for a body that is not a storage event: JSON is kept as it is, anything else
+    is base64-decoded when it can be, and used as raw bytes otherwise."""
+    try:
+        json.loads(body)
+    except ValueError:
+        pass
+    else:
+        return body
+    compact = b"".join(body.split())
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return body

@@ -1,0 +1,76 @@
+"""One router for every object event: which services watch the path, and one job for each."""
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from sluice.core.jobs import JobService
+from sluice.core.services import ServiceManager
+from sluice.domain.job import Job, ObjectRef
+from sluice.domain.parts import StoragePath
+from sluice.domain.service import Service
+from sluice.supervisor.event import storage_event
+
+log = logging.getLogger(__name__)
+
+
+def relative_name(watch: StoragePath, bucket: str, key: str) -> str | None:
+    """The key's name inside the watched folder, or None if the key is not under it."""
+    if bucket != watch.bucket or key.endswith("/"):
+        return None
+    folder = watch.folder
+    if not folder:
+        return key
+    if not key.startswith(folder + "/"):
+        return None
+    return key[len(folder) + 1 :]
+
+
+class EventRouter:
+    def __init__(self, services: ServiceManager, jobs: JobService) -> None:
+        self._services = services
+        self._jobs = jobs
+        self._watchers: list[tuple[Service, StoragePath]] | None = None
+        self._lock = threading.Lock()
+        services.add_listener(lambda _old, _new: self.invalidate())
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._watchers = None
+
+    def watchers(self) -> list[tuple[Service, StoragePath]]:
+        with self._lock:
+            if self._watchers is None:
+                self._watchers = [
+                    (record.service, watch)
+                    for record in self._services.list()
+                    for watch in record.service.input
+                ]
+            return self._watchers
+
+    def route(
+        self,
+        provider: str,
+        bucket: str,
+        key: str,
+        etag: str,
+        size: int = 0,
+        event_time: datetime | None = None,
+        only: str | None = None,
+    ) -> list[Job]:
+        """Start one job per watching service (``only``: just that one) for a new object."""
+        ref = ObjectRef(provider, bucket, key, etag)
+        event = storage_event(ref, size, event_time or datetime.now(UTC))
+        created = []
+        for service, watch in self.watchers():
+            if only is not None and service.name != only:
+                continue
+            name = relative_name(watch, bucket, key)
+            if watch.storage_provider != provider or name is None or not watch.accepts(name):
+                continue
+            job = self._jobs.submit_object(service, ref, event)
+            if job is not None:
+                created.append(job)
+        if not created:
+            log.debug("no new job for %s:%s/%s", provider, bucket, key)
+        return created
