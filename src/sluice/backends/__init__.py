@@ -1,0 +1,1 @@
+"""Execution backends: where and how a job's process runs."""
