@@ -24,7 +24,7 @@ from sluice.domain.parts import (
     Text,
     TextMap,
 )
-from sluice.domain.quantity import is_valid_cpu, is_valid_memory
+from sluice.domain.quantity import is_valid_cpu, is_valid_memory, parse_cpu, parse_memory
 from sluice.domain.wire import WireModel
 from sluice.errors import Invalid
 
@@ -109,6 +109,8 @@ class Service(WireModel):
     def _check_memory(cls, value: str) -> str:
         if not is_valid_memory(value):
             raise ValueError(f"{value!r} is not a memory quantity such as 256Mi, 1Gi or 512M")
+        if parse_memory(value) <= 0:
+            raise ValueError("must be more than zero")
         return value
 
     @field_validator("cpu")
@@ -116,6 +118,8 @@ class Service(WireModel):
     def _check_cpu(cls, value: str) -> str:
         if not is_valid_cpu(value):
             raise ValueError(f"{value!r} is not a CPU quantity such as 0.5, 1 or 500m")
+        if parse_cpu(value) <= 0:
+            raise ValueError("must be more than zero")
         return value
 
     @field_validator("log_level")
