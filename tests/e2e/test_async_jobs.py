@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from oscar_python.client import Client
-
 from tests.e2e.helpers import all_jobs, keys_under, s3_client, statuses, wait_for
 from tests.sluice_process import SluiceProcess
 
@@ -108,7 +107,7 @@ def test_two_chained_services(http: httpx.Client, s3: Any) -> None:
         http,
         {
             "name": "upper",
-            "script": 'tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH")"',
+            "script": 'tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/${INPUT_FILE_PATH##*/}"',
             "input": [{"path": "chain/in"}],
             "output": [{"path": "chain/middle"}],
         },
@@ -117,7 +116,7 @@ def test_two_chained_services(http: httpx.Client, s3: Any) -> None:
         http,
         {
             "name": "exclaim",
-            "script": 'sed "s/$/!/" "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH")"',
+            "script": 'sed "s/$/!/" "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/${INPUT_FILE_PATH##*/}"',
             "input": [{"path": "chain/middle"}],
             "output": [{"path": "chain/final", "suffix": [".txt"]}],
         },

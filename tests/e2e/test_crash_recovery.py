@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from tests.e2e.helpers import keys_under, s3_client, wait_for
 from tests.sluice_process import SluiceProcess
 

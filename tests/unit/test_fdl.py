@@ -258,6 +258,13 @@ def test_several_server_errors_and_index_spellings(good: Path) -> None:
     ]
 
 
+def test_server_error_prefixes(good: Path) -> None:
+    cowsay = load_fdl(good).services[0]
+    expected = f"{good}:9: log_level: bad"
+    assert locate_errors(cowsay, "invalid service: log_level: bad") == expected
+    assert locate_errors(cowsay, 'invalid service "it\'s": log_level: bad') == expected
+
+
 def test_server_error_on_a_field_absent_below_a_present_one(good: Path) -> None:
     cowsay = load_fdl(good).services[0]
     assert locate_errors(cowsay, "input.0.suffix: bad") == f"{good}:15: input.0.suffix: bad"
