@@ -29,7 +29,9 @@ class StorageResolver:
         kind, _, ident = provider.partition(".")
         config = service.storage_providers.get(kind, ident)
         if config is None:
-            raise Invalid(f"storage provider {provider!r} is not defined in storage_providers.{kind}")
+            raise Invalid(
+                f"storage provider {provider!r} is not defined in storage_providers.{kind}"
+            )
         values = config if isinstance(config, dict) else config.model_dump()
         return open_provider(kind, values)
 

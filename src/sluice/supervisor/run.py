@@ -71,7 +71,12 @@ class JobRunner:
         return report
 
     def _attempt(
-        self, job: Job, record: ServiceRecord, workspace: Path, notes: JobNotes, cancel: Event | None
+        self,
+        job: Job,
+        record: ServiceRecord,
+        workspace: Path,
+        notes: JobNotes,
+        cancel: Event | None,
     ) -> JobReport:
         service = record.service
         input_dir, output_dir = workspace / "input", workspace / "output"
@@ -179,4 +184,3 @@ def _log_path(workspace: Path) -> Path:
 
 def _listing(items: list[str]) -> str:
     return "".join(f"\n  {item}" for item in items[:50])
-

@@ -82,8 +82,13 @@ class Reconciler:
                 continue
             created += len(
                 self._router.route(
-                    ref.provider, ref.bucket, ref.key, ref.etag, info.size,
-                    info.last_modified, only=service.name,
+                    ref.provider,
+                    ref.bucket,
+                    ref.key,
+                    ref.etag,
+                    info.size,
+                    info.last_modified,
+                    only=service.name,
                 )
             )
         return created

@@ -18,7 +18,9 @@ router = APIRouter(tags=["events"])
 
 
 @router.post("/events/seaweedfs", response_class=PlainTextResponse)
-async def seaweedfs_event(request: Request, platform: PlatformDep, bearer: BearerCredentials) -> str:
+async def seaweedfs_event(
+    request: Request, platform: PlatformDep, bearer: BearerCredentials
+) -> str:
     """Internal: the object store reports a change; every service watching the path gets a job."""
     token = bearer.credentials if bearer else ""
     if not platform.webhook_token or not secrets.compare_digest(token, platform.webhook_token):

@@ -47,7 +47,9 @@ def _submit_objects(platform: Platform, service: Any, event: dict[str, Any]) -> 
     ids = []
     for obj in parse_storage_event(event):
         ref = ObjectRef(DEFAULT_PROVIDER, obj.bucket, obj.key, obj.etag)
-        job = platform.jobs.submit_object(service, ref, storage_event(ref, obj.size, obj.event_time))
+        job = platform.jobs.submit_object(
+            service, ref, storage_event(ref, obj.size, obj.event_time)
+        )
         if job is not None:
             ids.append(job.id)
     return ids

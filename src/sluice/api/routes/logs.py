@@ -69,7 +69,7 @@ def _log_text(platform: Platform, service: str, job_id: str) -> str:
 
 
 @router.delete("/logs/{service}", status_code=204)
-async def delete_jobs(service: str, platform: PlatformDep, all: bool = False) -> Response:  # noqa: A002
+async def delete_jobs(service: str, platform: PlatformDep, all: bool = False) -> Response:
     """Delete the logs of succeeded jobs, or of every finished job with ``all=true``."""
     await run_in_threadpool(platform.services.get, service)
     await run_in_threadpool(lambda: platform.jobs.ledger.hide(service, all_states=all))
@@ -88,9 +88,7 @@ async def job_details(
 ) -> dict[str, Any]:
     """Sluice: jobs with attempts, exit codes and reasons; ``dead=true`` lists dead letters."""
     await run_in_threadpool(platform.services.get, service)
-    result = await run_in_threadpool(
-        lambda: platform.jobs.ledger.page(service, page, dead=dead)
-    )
+    result = await run_in_threadpool(lambda: platform.jobs.ledger.page(service, page, dead=dead))
     return {
         "jobs": [_detail(job) for job in result.jobs],
         "next_page": result.next_page,
