@@ -17,7 +17,9 @@ from yaml.constructor import SafeConstructor
 
 DEFAULT_CLUSTER_KEY = "default-cluster"
 # One problem per line: "<field.path>: <message>", maybe after "invalid service '<name>': ".
-_FIELD_LINE = re.compile(r"^(?:invalid service '[^']*':\s*)?([A-Za-z_][\w.\[\]-]*):\s*(.+)$")
+_FIELD_LINE = re.compile(
+    r"""^(?:invalid service(?: '[^']*'| "[^"]*")?:\s*)?([A-Za-z_][\w.\[\]-]*):\s*(.+)$"""
+)
 _SHARED_KEYS = ("storage_providers", "clusters")
 
 
