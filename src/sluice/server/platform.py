@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sluice.backends.registry import get_backend
 from sluice.core.capacity import Capacity
+from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.core.storage import StorageResolver
@@ -20,6 +21,7 @@ from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
 from sluice.state.services import ServiceStore
 from sluice.supervisor.run import JobRunner
+from sluice.supervisor.sync import ScriptInvoker
 from sluice.triggers.reconcile import Reconciler
 from sluice.triggers.router import EventRouter
 
@@ -39,6 +41,7 @@ class Platform:
     router: EventRouter
     reconciler: Reconciler
     capacity: Capacity
+    invocations: Invocations
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -84,9 +87,10 @@ def build_platform(
         settings.total_cpu,
         parse_memory(settings.total_memory) if settings.total_memory else None,
     )
+    backend = get_backend(settings.runtime)
     runner = JobRunner(
         settings.data_dir / "jobs",
-        get_backend(settings.runtime),
+        backend,
         storage,
         log_cap=settings.log_cap,
         default_timeout=settings.default_timeout,
@@ -107,6 +111,8 @@ def build_platform(
     services.add_listener(forget_deleted)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
+    scripts = ScriptInvoker(settings.data_dir / "runs", backend, storage, settings.log_cap)
+    invocations = Invocations(services, capacity, scripts, settings.default_timeout)
     return Platform(
         settings=settings,
         admin=admin,
@@ -117,6 +123,7 @@ def build_platform(
         router=router,
         reconciler=reconciler,
         capacity=capacity,
+        invocations=invocations,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
     )

@@ -53,3 +53,16 @@ def decode_body(body: bytes) -> bytes:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         return body
+
+
+MAX_EVENT_ENV = 100_000  # one environment string may not exceed 128 KiB on Linux
+
+
+def event_variable(payload: bytes | None) -> str | None:
+    """``$EVENT`` for a body, when it can be one: UTF-8 text with no NUL, not too long."""
+    if not payload or len(payload) > MAX_EVENT_ENV or b"\x00" in payload:
+        return None
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

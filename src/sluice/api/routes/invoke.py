@@ -1,4 +1,4 @@
-"""``POST /job/{service}``: asynchronous invocation, with an S3 event or any body as input."""
+"""``POST /job/{service}`` (asynchronous) and ``POST /run/{service}`` (synchronous)."""
 
 import json
 from typing import Any
@@ -53,3 +53,13 @@ def _submit_objects(platform: Platform, service: Any, event: dict[str, Any]) -> 
         if job is not None:
             ids.append(job.id)
     return ids
+
+
+@router.post("/run/{service}", dependencies=[ServiceCaller])
+async def run_service(service: str, request: Request, platform: PlatformDep) -> Response:
+    """Run the service now. The body (base64-decoded when it is base64) is the input file; the
+    answer is the single output file base64-encoded, several zipped then base64-encoded, or
+    the script's output text. 504 when it takes longer than the service's timeout."""
+    body = await request.body()
+    result = await run_in_threadpool(platform.invocations.run, service, body)
+    return Response(result.body, status_code=result.status, media_type="text/plain")
