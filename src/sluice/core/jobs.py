@@ -100,17 +100,21 @@ class JobService:
             self._wake.wait(IDLE_WAIT)
 
     def _dispatch_due(self) -> None:
+        records: dict[str, ServiceRecord | None] = {}
+        full: set[str] = set()  # services whose next job does not fit now: skip the rest
         for job in self.ledger.due():
             if self._stopping.is_set():
                 return
-            with self._lock:
-                if job.id in self._claimed:
-                    continue
-            record = self._service_of(job)
+            if job.service in full or self._is_claimed(job.id):
+                continue
+            if job.service not in records:
+                records[job.service] = self._service_of(job)
+            record = records[job.service]
             if record is None:
                 continue
             reservation = self._reserve(job, record.service)
             if reservation is None:
+                full.add(job.service)
                 continue
             if not self.ledger.claim(job.id):
                 reservation.release()
@@ -118,6 +122,10 @@ class JobService:
             with self._lock:
                 self._claimed.add(job.id)
             self._pool.submit(self._run, job, record, reservation)
+
+    def _is_claimed(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._claimed
 
     def _service_of(self, job: Job) -> ServiceRecord | None:
         try:

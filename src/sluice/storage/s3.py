@@ -113,14 +113,27 @@ class S3Provider:
         if not local.is_file():
             raise NotFound(f"cannot upload {local}: no such local file")
         with self._errors("upload", path):
-            self._client.upload_file(str(local), bucket, key, Config=self._transfer)
+            if local.stat().st_size < _MULTIPART_BYTES:
+                # One PUT: the managed transfer's thread pool costs more than the upload itself.
+                self._client.put_object(Bucket=bucket, Key=key, Body=local.read_bytes())
+            else:
+                self._client.upload_file(str(local), bucket, key, Config=self._transfer)
 
     def download_file(self, path: str, local: Path) -> None:
         bucket, key = split_object_path(path)
         with self._errors("download", path):
             local.parent.mkdir(parents=True, exist_ok=True)
-            # boto3 writes to a temporary name and renames, so no partial file is left behind.
-            self._client.download_file(bucket, key, str(local), Config=self._transfer)
+            response = self._client.get_object(Bucket=bucket, Key=key)
+            if response.get("ContentLength", 0) >= _MULTIPART_BYTES:
+                response["Body"].close()
+                # Ranged, parallel parts; boto3 writes a temporary name then renames it.
+                self._client.download_file(bucket, key, str(local), Config=self._transfer)
+                return
+            partial = local.with_name(f".{local.name}.part")
+            with partial.open("wb") as handle:
+                for chunk in response["Body"].iter_chunks(1024 * 1024):
+                    handle.write(chunk)
+            partial.replace(local)
 
     def list_objects(self, path: str) -> Iterator[ObjectInfo]:
         bucket, key = split_path(path)
