@@ -172,6 +172,7 @@ BAD_BODIES = [
     ('{"name": "ok-name", "script": "echo", "memory": 5}', "memory"),
     ('{"name": "ok-name", "script": "echo", "cpu": "lots"}', "cpu"),
     ('{"name": "ok-name", "script": "echo", "memory": "0"}', "memory: must be more than zero"),
+    ('{"name": "ok-name", "script": "echo", "input": [{"path": "B_x/in"}]}', "bucket name"),
     ('{"name": "ok-name", "script": "echo", "cpu": "0m"}', "cpu: must be more than zero"),
     ('{"name": "ok-name", "script": "echo", "input": "in"}', "input"),
     ('{"name": "ok-name", "script": "echo", "enable_gpu": "maybe"}', "enable_gpu"),

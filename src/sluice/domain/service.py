@@ -29,6 +29,7 @@ from sluice.domain.wire import WireModel
 from sluice.errors import Invalid
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_NAME_LENGTH = 39
 LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HIDDEN = "hidden"
@@ -162,6 +163,11 @@ def _check_path(service: Service, where: str, item: StoragePath, *, is_input: bo
         )
     if kind in ("minio", "s3") and "/" not in item.path:
         item.path = f"{service.name}/{item.path}"
+    if kind in ("minio", "s3") and not BUCKET_PATTERN.match(item.bucket):
+        raise ValueError(
+            f"{where}.path: {item.bucket!r} is not a valid bucket name: use 3 to 63 lower-case "
+            "letters, digits, '.' and '-', starting and ending with a letter or digit"
+        )
 
 
 def _check_no_self_trigger(service: Service) -> None:
