@@ -186,8 +186,8 @@ BAD_BODIES = [
         "s3.nowhere",
     ),
     (
-        '{"name": "ok-name", "script": "echo", "input": [{"path": "b/in"}], '
-        '"output": [{"path": "b/in/out"}]}',
+        '{"name": "ok-name", "script": "echo", "input": [{"path": "bkt/in"}], '
+        '"output": [{"path": "bkt/in/out"}]}',
         "inside input path",
     ),
 ]
