@@ -187,8 +187,9 @@ def _service(context: _Context, index: int, item: yaml.Node) -> FdlService:
         )
     definition: dict[str, Any] = _construct(source, node)
     _check_name(source, node, definition)
-    if context.read_scripts:
+    if context.read_scripts and not (definition.get("handler") and "script" not in definition):
         _embed_script(source, context.folder, node, definition)
+    _resolve_pythonpath(context.folder, definition)
     _normalise(definition)
     _copy_shared(definition, context.shared)
     definition["cluster_id"] = cluster_id
@@ -222,6 +223,17 @@ def _embed_script(
     except (OSError, UnicodeDecodeError) as exc:
         raise where.error("script", f"cannot read script file {resolved}: {exc}") from exc
     definition["script"] = text.replace("\r\n", "\n")
+
+
+def _resolve_pythonpath(folder: Path, definition: dict[str, Any]) -> None:
+    """A handler service's ``pythonpath`` folders are relative to the FDL file, like scripts."""
+    paths = definition.get("pythonpath")
+    if isinstance(paths, str):
+        paths = [paths]
+    if isinstance(paths, list):
+        definition["pythonpath"] = [
+            str((folder / Path(str(entry)).expanduser()).resolve()) for entry in paths
+        ]
 
 
 def _normalise(definition: dict[str, Any]) -> None:

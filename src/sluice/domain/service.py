@@ -30,9 +30,12 @@ from sluice.errors import Invalid
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_NAME_LENGTH = 39
 LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HIDDEN = "hidden"
+# Written only when set, so OSCAR clients see no unfamiliar nulls.
+OPTIONAL_EXTRAS = ("federation", "timeout", "max_attempts", "handler", "init", "python")
 
 
 class Service(WireModel):
@@ -63,7 +66,11 @@ class Service(WireModel):
     output: list[StoragePath] = Field(
         default_factory=list, description="Paths every file in $TMP_OUTPUT_DIR is uploaded to."
     )
-    script: str = Field(..., description="Shell script run for each job (text, not a path).")
+    script: str = Field(
+        "",
+        description="Shell script run for each job (text, not a path). Required unless "
+        "`handler` is set.",
+    )
     image_pull_secrets: list[str] = Field(
         default_factory=list, description="Registry secrets to pull the image."
     )
@@ -91,6 +98,32 @@ class Service(WireModel):
     )
     max_attempts: int | None = Field(
         None, ge=1, description="Sluice: attempts per job before it becomes a dead letter."
+    )
+    handler: str | None = Field(
+        None,
+        description="Sluice: a Python handler `package.module:function` run by warm workers "
+        "instead of `script`; called as handler(input_path, output_dir).",
+    )
+    init: str | None = Field(
+        None,
+        description="Sluice: `package.module:function` run once per worker (load the model "
+        "here); its result is passed to the handler as `state`.",
+    )
+    python: str | None = Field(
+        None,
+        description="Sluice: the Python interpreter (or a virtualenv's bin/python) that runs "
+        "the handler; the one running Sluice if unset.",
+    )
+    pythonpath: list[str] = Field(
+        default_factory=list,
+        description="Sluice: folders added to the handler's import path (FDL-relative paths are "
+        "resolved by the CLI).",
+    )
+    batch_size: int = Field(
+        1, ge=1, le=1024, description="Sluice: file jobs handed to one handler call at most."
+    )
+    batch_wait_ms: int = Field(
+        0, ge=0, le=60_000, description="Sluice: how long a partial batch waits for more jobs."
     )
 
     @field_validator("name")
@@ -131,10 +164,21 @@ class Service(WireModel):
 
     @field_validator("script")
     @classmethod
-    def _check_script(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
+    def _normalise_script(cls, value: str) -> str:
         return value.replace("\r\n", "\n")
+
+    @field_validator("handler", "init")
+    @classmethod
+    def _check_entry_point(cls, value: str | None) -> str | None:
+        if value is not None and not ENTRY_POINT.match(value.strip()):
+            raise ValueError(f"{value!r} is not of the form 'package.module:function'")
+        return value.strip() if value else None
+
+    @model_validator(mode="after")
+    def _check_script_or_handler(self) -> Self:
+        if not self.handler and not self.script.strip():
+            raise ValueError("script: is required (or set handler for a Python handler service)")
+        return self
 
     @model_validator(mode="after")
     def _check_storage(self) -> Self:
@@ -213,7 +257,7 @@ def describe_errors(exc: ValidationError, name: Any = None) -> str:
 
 def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
     """The JSON OSCAR returns for a service, with secrets hidden."""
-    data = service.model_dump(mode="json", exclude={"federation", "timeout", "max_attempts"})
+    data = service.model_dump(mode="json", exclude=set(OPTIONAL_EXTRAS))
     data["environment"]["secrets"] = dict.fromkeys(service.environment.secrets, "")
     expose = data["expose"]
     for port in ("api_port", "nodePort"):
@@ -221,7 +265,7 @@ def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
             del expose[port]
     hidden = minio_default.model_copy(update={"access_key": HIDDEN, "secret_key": HIDDEN})
     data["storage_providers"]["minio"]["default"] = hidden.model_dump(mode="json")
-    for extra in ("federation", "timeout", "max_attempts"):
+    for extra in OPTIONAL_EXTRAS:
         value = getattr(service, extra)
         if value is not None:
             data[extra] = value
