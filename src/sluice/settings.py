@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     reconcile_interval: float = Field(
         30.0, gt=0, description="Seconds between scans of input paths for missed uploads."
     )
+    worker_idle_timeout: float = Field(
+        60.0, gt=0, description="Seconds an idle handler worker above min_scale is kept warm."
+    )
     log_cap: int = Field(1_048_576, ge=1024, description="Bytes of log kept per job.")
     total_cpu: float | None = Field(None, gt=0, description="CPU cores for jobs; all if unset.")
     total_memory: str | None = Field(None, description="Memory for jobs, e.g. 8Gi; all if unset.")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sluice.core.capacity import Capacity, Reservation
+from sluice.core.handlers import HandlerPools
 from sluice.core.services import ServiceManager
 from sluice.domain.quantity import parse_cpu, parse_memory
 from sluice.domain.service import Service
@@ -25,11 +26,13 @@ class Invocations:
         services: ServiceManager,
         capacity: Capacity,
         scripts: ScriptInvoker,
+        handlers: HandlerPools,
         default_timeout: float = 300.0,
     ) -> None:
         self._services = services
         self._capacity = capacity
         self._scripts = scripts
+        self._handlers = handlers
         self._default_timeout = default_timeout
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
@@ -40,6 +43,8 @@ class Invocations:
             raise Invalid("the request body is empty: send the input, base64-encoded or as is")
         service = record.service
         timeout = service.timeout or self._default_timeout
+        if service.handler:
+            return self._handlers.invoke(record, body, timeout)
         deadline = time.monotonic() + timeout
         with self._slot(service, deadline) as got_slot:
             if not got_slot:

@@ -7,9 +7,11 @@ still has the job, and ``recover_interrupted`` runs it again on the next start.
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sluice.core.capacity import Capacity, Reservation
+from sluice.core.handlers import HandlerPools
 from sluice.core.services import ServiceManager, ServiceRecord
 from sluice.domain.job import Job, ObjectRef
 from sluice.domain.quantity import parse_cpu, parse_memory
@@ -30,14 +32,20 @@ class JobService:
         services: ServiceManager,
         runner: JobRunner,
         capacity: Capacity,
+        handlers: HandlerPools,
         *,
         max_attempts: int,
         retry_backoff: float,
+        default_timeout: float = 300.0,
     ) -> None:
         self.ledger = ledger
         self._services = services
         self._runner = runner
         self._capacity = capacity
+        self._handlers = handlers
+        self._default_timeout = default_timeout
+        self._batches: dict[str, int] = {}  # handler batches in flight, per service
+        self._wait = IDLE_WAIT
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._wake = threading.Event()
@@ -93,15 +101,17 @@ class JobService:
     def _dispatch_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            self._wait = IDLE_WAIT
             try:
                 self._dispatch_due()
             except Exception:
                 log.exception("dispatching jobs failed; retrying")
-            self._wake.wait(IDLE_WAIT)
+            self._wake.wait(self._wait)
 
     def _dispatch_due(self) -> None:
         records: dict[str, ServiceRecord | None] = {}
         full: set[str] = set()  # services whose next job does not fit now: skip the rest
+        batched: dict[str, list[Job]] = {}
         for job in self.ledger.due():
             if self._stopping.is_set():
                 return
@@ -111,6 +121,9 @@ class JobService:
                 records[job.service] = self._service_of(job)
             record = records[job.service]
             if record is None:
+                continue
+            if record.service.handler:
+                batched.setdefault(job.service, []).append(job)
                 continue
             reservation = self._reserve(job, record.service)
             if reservation is None:
@@ -122,6 +135,51 @@ class JobService:
             with self._lock:
                 self._claimed.add(job.id)
             self._pool.submit(self._run, job, record, reservation)
+        for name, jobs in batched.items():
+            record = records[name]
+            if record is not None:
+                self._dispatch_batches(record, jobs)
+
+    def _dispatch_batches(self, record: ServiceRecord, jobs: list[Job]) -> None:
+        """Hand a handler service's jobs to its warm workers, ``batch_size`` at a time, and
+        let a partial batch wait up to ``batch_wait_ms`` for more."""
+        service = record.service
+        size, wait = service.batch_size, service.batch_wait_ms / 1000
+        while jobs and self._batches.get(service.name, 0) < self._batch_slots(service):
+            batch, jobs = jobs[:size], jobs[size:]
+            age = time.time() - batch[0].created_at.timestamp()
+            if len(batch) < size and age < wait:
+                self._wait = min(self._wait, wait - age)
+                return
+            claimed = [job for job in batch if self.ledger.claim(job.id)]
+            if not claimed:
+                continue
+            with self._lock:
+                self._claimed.update(job.id for job in claimed)
+                self._batches[service.name] = self._batches.get(service.name, 0) + 1
+            self._pool.submit(self._run_batch, claimed, record)
+
+    def _batch_slots(self, service: Service) -> int:
+        if service.synchronous.max_scale > 0:
+            return service.synchronous.max_scale
+        return max(1, int(self._capacity.total_cpu // parse_cpu(service.cpu)))
+
+    def _run_batch(self, jobs: list[Job], record: ServiceRecord) -> None:
+        timeout = record.service.timeout or self._default_timeout
+        try:
+            reports = self._handlers.run_batch(jobs, record, self._runner, timeout)
+        except Exception:
+            log.exception("batch of %s crashed in the supervisor", record.service.name)
+            reports = [JobReport(False, None, "internal error in the supervisor") for _ in jobs]
+        try:
+            for job, report in zip(jobs, reports, strict=True):
+                if not (self._stopping.is_set() and not report.succeeded):
+                    self._record(job, report)
+        finally:
+            with self._lock:
+                self._claimed.difference_update(job.id for job in jobs)
+                self._batches[record.service.name] -= 1
+            self._wake.set()
 
     def _is_claimed(self, job_id: str) -> bool:
         with self._lock:

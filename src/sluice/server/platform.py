@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sluice.backends.registry import get_backend
 from sluice.core.capacity import Capacity
+from sluice.core.handlers import HandlerPools
 from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
@@ -42,6 +43,7 @@ class Platform:
     reconciler: Reconciler
     capacity: Capacity
     invocations: Invocations
+    handlers: HandlerPools
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -59,6 +61,7 @@ class Platform:
         self._stop.set()
         self.reconciler.stop()
         self.jobs.stop()
+        self.handlers.close()
 
     def _watch_store(self) -> None:
         assert self.store_watchdog is not None
@@ -95,13 +98,24 @@ def build_platform(
         log_cap=settings.log_cap,
         default_timeout=settings.default_timeout,
     )
+    handlers = HandlerPools(
+        capacity,
+        storage,
+        settings.data_dir / "workers",
+        log_cap=settings.log_cap,
+        idle_timeout=settings.worker_idle_timeout,
+    )
+    services.add_preparer(handlers.check)
+    services.add_listener(handlers.on_change)
     jobs = JobService(
         ledger,
         services,
         runner,
         capacity,
+        handlers,
         max_attempts=settings.max_attempts,
         retry_backoff=settings.retry_backoff,
+        default_timeout=settings.default_timeout,
     )
 
     def forget_deleted(old: Service | None, new: Service | None) -> None:
@@ -112,7 +126,7 @@ def build_platform(
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
     scripts = ScriptInvoker(settings.data_dir / "runs", backend, storage, settings.log_cap)
-    invocations = Invocations(services, capacity, scripts, settings.default_timeout)
+    invocations = Invocations(services, capacity, scripts, handlers, settings.default_timeout)
     return Platform(
         settings=settings,
         admin=admin,
@@ -124,6 +138,7 @@ def build_platform(
         reconciler=reconciler,
         capacity=capacity,
         invocations=invocations,
+        handlers=handlers,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
     )
