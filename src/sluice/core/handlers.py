@@ -20,7 +20,7 @@ from sluice.supervisor.event import decode_body
 from sluice.supervisor.response import encode_response
 from sluice.supervisor.run import JobReport, JobRunner
 from sluice.supervisor.sync import SyncResult
-from sluice.supervisor.workspace import Notes, Workspace, upload_outputs
+from sluice.supervisor.workspace import Notes, Workspace, job_path, upload_outputs
 from sluice.workers.pool import WorkerPool
 from sluice.workers.worker import HandlerWorker, InvocationResult, WorkerSpec
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def worker_environment(service: Service) -> dict[str, str]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "PATH": job_path(),
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
         "OSCAR_SERVICE_NAME": service.name,
@@ -189,7 +189,7 @@ class HandlerPools:
                         runner.stage_in(job, service, workspace.input_dir, notes),
                     )
                 )
-            except Exception as exc:  # noqa: BLE001 - one bad input fails only its own job
+            except Exception as exc:
                 notes.add(str(exc), "ERROR")
                 reports[job.id] = JobReport(False, None, str(exc), notes.around("", self._log_cap))
                 workspace.remove()
@@ -224,7 +224,7 @@ class HandlerPools:
             )
         try:
             outputs = upload_outputs(service, self._storage, workspace.output_dir)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             notes.add(str(exc), "ERROR")
             return JobReport(False, None, str(exc), notes.around(result.log, self._log_cap))
         notes.add(f"Uploaded {len(outputs)} output file(s)")

@@ -124,21 +124,25 @@ class JobService:
                 continue
             if record.service.handler:
                 batched.setdefault(job.service, []).append(job)
-                continue
-            reservation = self._reserve(job, record.service)
-            if reservation is None:
+            elif not self._dispatch_one(job, record):
                 full.add(job.service)
-                continue
-            if not self.ledger.claim(job.id):
-                reservation.release()
-                continue
-            with self._lock:
-                self._claimed.add(job.id)
-            self._pool.submit(self._run, job, record, reservation)
         for name, jobs in batched.items():
             record = records[name]
             if record is not None:
                 self._dispatch_batches(record, jobs)
+
+    def _dispatch_one(self, job: Job, record: ServiceRecord) -> bool:
+        """Start a script job if its service's CPU and memory fit now; False if they do not."""
+        reservation = self._reserve(job, record.service)
+        if reservation is None:
+            return False
+        if not self.ledger.claim(job.id):
+            reservation.release()
+            return True
+        with self._lock:
+            self._claimed.add(job.id)
+        self._pool.submit(self._run, job, record, reservation)
+        return True
 
     def _dispatch_batches(self, record: ServiceRecord, jobs: list[Job]) -> None:
         """Hand a handler service's jobs to its warm workers, ``batch_size`` at a time, and

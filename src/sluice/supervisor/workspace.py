@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import stat
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +77,7 @@ def base_environment(
     service: Service, token: str, workspace: Workspace, input_path: Path, run_id: str
 ) -> dict[str, str]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "PATH": job_path(),
         "LANG": "C.UTF-8",
         "HOME": str(workspace.path),
         "INPUT_FILE_PATH": str(input_path),
@@ -88,9 +89,18 @@ def base_environment(
         "OSCAR_SERVICE_TOKEN": token,
         "OSCAR_SERVICE_BASE_PATH": "",
     }
+    if service.pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(service.pythonpath)
     env.update(service.environment.variables)
     env.update(service.environment.secrets)
     return env
+
+
+def job_path() -> str:
+    """``PATH`` for jobs: Sluice's own interpreter first, so ``python3`` in a script is the one
+    Sluice runs on (with its virtual environment's packages)."""
+    inherited = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    return os.pathsep.join([str(Path(sys.executable).parent), inherited])
 
 
 def script_spec(
