@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +58,22 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     for row in rows:
         grid.add_row(*(escape(cell) for cell in row))
     stdout().print(grid)
+
+
+def when(value: datetime | str | None) -> str:
+    """A time for tables, ``YYYY-MM-DD HH:MM:SS`` in UTC; "" when absent, as is when unparsable."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def as_json(data: Any) -> None:

@@ -1,11 +1,11 @@
-"""``sluice service``: list, show and remove the services of a cluster."""
+"""``sluice service``: list, show and remove services; their files, logs and invocations."""
 
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from sluice.cli import output
+from sluice.cli import files, invoke, logs, output
 from sluice.cli.errors import CliError
 from sluice.cli.output import DocFormat, ListFormat
 from sluice.cli.session import ClusterOption, session_of
@@ -89,7 +89,23 @@ def remove(
         raise CliError(f"could not remove: {', '.join(failed)}")
 
 
+app.command("run")(invoke.run)
+app.command("job")(invoke.job)
+app.add_typer(logs.app, name="logs", no_args_is_help=True)
+app.command("put-file")(files.put_file)
+app.command("get-file")(files.get_file)
+app.command("list-files")(files.list_files)
+app.command("delete-file")(files.delete_file)
+
 # oscar-cli spellings, kept out of --help.
 app.command("ls", hidden=True)(list_services)
 app.command("rm", hidden=True)(remove)
 app.command("delete", hidden=True)(remove)
+app.command("invoke", hidden=True)(invoke.run)
+app.command("r", hidden=True)(invoke.run)
+app.command("j", hidden=True)(invoke.job)
+app.command("pf", hidden=True)(files.put_file)
+app.command("gf", hidden=True)(files.get_file)
+app.command("lsf", hidden=True)(files.list_files)
+app.command("df", hidden=True)(files.delete_file)
+app.command("rmf", hidden=True)(files.delete_file)

@@ -1,6 +1,6 @@
 """``Client``: one method per REST call of the Sluice/OSCAR manager."""
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
@@ -12,8 +12,9 @@ from sluice.client._errors import ClientError
 ApplyOutcome = Literal["created", "updated"]
 
 # A server that keeps answering with new pages should not keep us looping forever.
-_MAX_LOG_PAGES = 10_000
+_MAX_PAGES = 10_000
 _RUN_TIMEOUT = 300.0
+JOB_HEADER = "X-Sluice-Job"
 
 
 class BearerAuth(httpx.Auth):
@@ -31,14 +32,14 @@ def _segment(name: str) -> str:
     return quote(name, safe="")
 
 
-def _jobs_page(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The jobs of one logs page and the next page token ("" when it is the last)."""
+def _jobs_page(data: dict[str, Any]) -> dict[str, Any]:
+    """The jobs of one logs page by name."""
     if "jobs" not in data:  # servers up to OSCAR v3.6.3 answer a bare {job: info} map
-        return data, ""
+        return data
     jobs = data.get("jobs") or {}
     if not isinstance(jobs, dict):
         raise ClientError(f"malformed job list: 'jobs' is a {type(jobs).__name__}")
-    return jobs, str(data.get("next_page") or "")
+    return jobs
 
 
 class Client:
@@ -145,17 +146,29 @@ class Client:
 
     def list_jobs(self, svc: str) -> dict[str, dict[str, Any]]:
         """All jobs of ``svc`` by name, following ``next_page`` until the server has no more."""
-        path = f"/system/logs/{_segment(svc)}"
         jobs: dict[str, dict[str, Any]] = {}
-        page, seen = "", set()
-        for _ in range(_MAX_LOG_PAGES):
-            seen.add(page)
-            data = self._json_object("GET", path, params={"page": page})
-            page_jobs, page = _jobs_page(data)
-            jobs.update(page_jobs)
-            if not page or page in seen:
-                break
+        for data in self._pages(f"/system/logs/{_segment(svc)}"):
+            jobs.update(_jobs_page(data))
         return jobs
+
+    def job_details(self, svc: str, dead: bool = False) -> list[dict[str, Any]]:
+        """Sluice: every job of ``svc`` with attempts, exit code and reason; ``dead``: dead letters.
+
+        Follows ``next_page``. Each item has ``name``, ``status``, ``attempts``, ``max_attempts``,
+        ``dead_letter``, ``exit_code``, ``reason``, ``input`` and the OSCAR times.
+        """
+        path = f"/system/jobs/{_segment(svc)}"
+        jobs: list[dict[str, Any]] = []
+        for data in self._pages(path, {"dead": "true"} if dead else {}):
+            page_jobs = data.get("jobs") or []
+            if not isinstance(page_jobs, list) or not all(isinstance(j, dict) for j in page_jobs):
+                raise self._unexpected("GET", path, "a list of jobs")
+            jobs.extend(page_jobs)
+        return jobs
+
+    def retry_job(self, svc: str, job: str) -> dict[str, Any]:
+        """Sluice: run a dead letter again from its first attempt; the job's new detail."""
+        return self._json_object("POST", f"/system/jobs/{_segment(svc)}/{_segment(job)}/retry")
 
     def get_job_log(self, svc: str, job: str, timestamps: bool = False) -> str:
         params = {"timestamps": "true"} if timestamps else None
@@ -172,10 +185,14 @@ class Client:
 
     # -- invocations ---------------------------------------------------------------------------
 
-    def invoke_job(self, svc: str, body: bytes) -> None:
-        """Start an asynchronous job (``POST /job/{svc}``); the server answers 201."""
+    def invoke_job(self, svc: str, body: bytes) -> str:
+        """Start an asynchronous job (``POST /job/{svc}``); the server answers 201.
+
+        Returns the job id Sluice sends in ``X-Sluice-Job`` ("" from servers that do not).
+        """
         auth = self._invocation_auth(svc)
-        self._request("POST", f"/job/{_segment(svc)}", content=body, auth=auth)
+        response = self._request("POST", f"/job/{_segment(svc)}", content=body, auth=auth)
+        return str(response.headers.get(JOB_HEADER, ""))
 
     def run(self, svc: str, body: bytes, timeout: float = _RUN_TIMEOUT) -> bytes:
         """Invoke ``svc`` synchronously; the raw response (often base64, see ``decode_output``)."""
@@ -192,6 +209,18 @@ class Client:
         return BearerAuth(token)
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def _pages(self, path: str, params: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """Each page of a paged listing, following ``next_page`` until it is empty or repeats."""
+        page, seen = "", set()
+        for _ in range(_MAX_PAGES):
+            seen.add(page)
+            data = self._json_object("GET", path, params={**(params or {}), "page": page})
+            yield data
+            # Servers up to OSCAR v3.6.3 answer one bare {job: info} map, without pages.
+            page = str(data.get("next_page") or "") if "jobs" in data else ""
+            if not page or page in seen:
+                return
 
     def _request(
         self,
