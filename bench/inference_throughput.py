@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from common import FACES, running_sluice
-
 from tests.e2e.helpers import keys_under, s3_client
 
 TIMEOUT = 300
@@ -93,12 +92,12 @@ def main() -> None:
     result["python_loop_s"] = baseline(images)
     for kind in ("handler_service", "script_service", "python_loop"):
         result[f"{kind}_images_per_s"] = args.images / result[f"{kind}_s"]
-    result["handler_vs_loop"] = result["handler_service_images_per_s"] / result[
-        "python_loop_images_per_s"
-    ]
-    result["handler_vs_script"] = result["handler_service_images_per_s"] / result[
-        "script_service_images_per_s"
-    ]
+    result["handler_vs_loop"] = (
+        result["handler_service_images_per_s"] / result["python_loop_images_per_s"]
+    )
+    result["handler_vs_script"] = (
+        result["handler_service_images_per_s"] / result["script_service_images_per_s"]
+    )
     print(json.dumps(result, indent=2))
 
 

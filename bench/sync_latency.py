@@ -52,7 +52,9 @@ def direct_script(calls: int, image: Path) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"PATH": "/usr/bin:/bin", "INPUT_FILE_PATH": str(image), "TMP_OUTPUT_DIR": tmp}
         return timed(
-            lambda: subprocess.run(["/bin/sh", "-c", SCRIPT], env=env, capture_output=True),
+            lambda: subprocess.run(
+                ["/bin/sh", "-c", SCRIPT], env=env, capture_output=True, check=True
+            ),
             calls,
         )
 
