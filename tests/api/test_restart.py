@@ -4,6 +4,7 @@ import stat
 from pathlib import Path
 
 import httpx
+import psutil
 from tests.sluice_process import SluiceProcess
 
 
@@ -26,6 +27,19 @@ def test_services_and_tokens_survive_restart(tmp_path: Path) -> None:
             assert http.get("/system/services/keep-one").json()["memory"] == "96Mi"
     finally:
         server.stop()
+    assert server.process is not None and server.process.returncode == 0
+    assert "Sluice stopped." in server.log_text()
+    assert leftover_processes(server.data_dir) == []
+
+
+def leftover_processes(data_dir: Path) -> list[str]:
+    """Processes (the object store above all) still running from a data dir."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir) in cmdline:
+            found.append(cmdline)
+    return found
 
 
 def test_generated_admin_password(tmp_path: Path) -> None:

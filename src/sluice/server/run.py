@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import signal
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -21,19 +22,28 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    with ExitStack() as stack:
-        webhook_token = secrets.token_hex(16)
-        object_store, watchdog = _start_object_store(settings, stack, webhook_token)
-        platform = build_platform(settings, object_store, webhook_token, watchdog)
-        app = create_app(platform)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-        )
-        stack.callback(platform.stop)
-        platform.start()
-        _announce(platform)
-        server.run()
-    console.print("Sluice stopped.")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that would
+    # end the process before the object store and the workers below are stopped.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        with ExitStack() as stack:
+            webhook_token = secrets.token_hex(16)
+            object_store, watchdog = _start_object_store(settings, stack, webhook_token)
+            platform = build_platform(settings, object_store, webhook_token, watchdog)
+            app = create_app(platform)
+            server = uvicorn.Server(
+                uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+            )
+            stack.callback(platform.stop)
+            platform.start()
+            _announce(platform)
+            server.run()
+    finally:
+        console.print("Sluice stopped.")
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _start_object_store(
