@@ -15,7 +15,7 @@ from sluice.storage import ObjectInfo, StorageProvider
 from sluice.storage.embedded import EmbeddedSeaweedFS
 from sluice.storage.s3 import S3Provider, build_s3_client
 from sluice.storage.webdav import WebDAVProvider
-from tests.storage.conftest import DavServer
+from tests.servers import DavServer
 
 UNICODE_KEY = "dir with space/ünïcødé 文件 #1.bin"
 

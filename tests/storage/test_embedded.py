@@ -21,7 +21,7 @@ from sluice.errors import StorageError
 from sluice.storage import ObjectEvent, parse_webhook_event
 from sluice.storage.embedded import EmbeddedSeaweedFS
 from sluice.storage.s3 import S3Provider
-from tests.storage.conftest import free_port
+from tests.sluice_process import free_port
 
 TOKEN = "hook-token-5f1c"
 
