@@ -1,8 +1,10 @@
 """The CLI's error boundary: known errors become one red line and exit status 1."""
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from sluice.cli import output
@@ -33,3 +35,18 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc)
+
+
+def remove_each(names: list[str], remove: Callable[[str], None], noun: str) -> None:
+    """Remove every one, reporting each failure and going on; fail at the end if any failed."""
+    failed = []
+    for name in names:
+        try:
+            remove(name)
+        except ClientError as exc:
+            output.error(str(exc))
+            failed.append(name)
+            continue
+        output.say(f"removed {noun} '{escape(name)}'")
+    if failed:
+        raise CliError(f"could not remove: {', '.join(failed)}")

@@ -7,10 +7,9 @@ import typer
 from rich.markup import escape
 
 from sluice.cli import output
-from sluice.cli.errors import CliError
+from sluice.cli.errors import CliError, remove_each
 from sluice.cli.output import ListFormat
 from sluice.cli.session import ClusterOption, session_of
-from sluice.client import Client, ClientError
 
 app = typer.Typer(help="Show and remove the logs of a service's jobs.")
 
@@ -93,25 +92,11 @@ def remove_logs(
         raise CliError("give JOB..., --succeeded or --all")
     client = session_of(ctx).client(cluster)
     if jobs:
-        _remove_each(client, name, jobs)
+        remove_each(jobs, lambda job: client.delete_job(name, job), "job")
         return
     client.delete_jobs(name, all=every)
     which = "finished" if every else "succeeded"
     output.say(f"removed the {which} jobs of service '{escape(name)}'")
-
-
-def _remove_each(client: Client, name: str, jobs: list[str]) -> None:
-    failed = []
-    for job in jobs:
-        try:
-            client.delete_job(name, job)
-        except ClientError as exc:
-            output.error(str(exc))
-            failed.append(job)
-            continue
-        output.say(f"removed job '{escape(job)}'")
-    if failed:
-        raise CliError(f"could not remove: {', '.join(failed)}")
 
 
 def _latest_job(name: str, jobs: dict[str, dict[str, Any]]) -> str:

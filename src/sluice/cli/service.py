@@ -3,13 +3,11 @@
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from sluice.cli import files, invoke, logs, output
-from sluice.cli.errors import CliError
+from sluice.cli.errors import remove_each
 from sluice.cli.output import DocFormat, ListFormat
 from sluice.cli.session import ClusterOption, session_of
-from sluice.client import ClientError
 
 app = typer.Typer(help="Manage the services of a cluster.")
 
@@ -76,17 +74,7 @@ def remove(
 ) -> None:
     """Remove services (and their jobs)."""
     client = session_of(ctx).client(cluster)
-    failed = []
-    for name in names:
-        try:
-            client.delete_service(name)
-        except ClientError as exc:
-            output.error(str(exc))
-            failed.append(name)
-            continue
-        output.say(f"removed service '{escape(name)}'")
-    if failed:
-        raise CliError(f"could not remove: {', '.join(failed)}")
+    remove_each(names, client.delete_service, "service")
 
 
 app.command("run")(invoke.run)
