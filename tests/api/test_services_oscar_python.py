@@ -60,6 +60,11 @@ def test_health_info_and_config(oscar: Client) -> None:
     assert oscar.health_check().text == "Ok"
     info = oscar.get_cluster_info().json()
     assert set(info) >= {"version", "git_commit", "architecture", "kubernetes_version"}
+    status = oscar.get_cluster_status().json()
+    assert status["cluster"]["nodes_count"] == 1
+    assert status["cluster"]["metrics"]["cpu"]["total_schedulable_cores"] >= 1000
+    assert status["oscar"]["capacity"]["cpu_cores"]["used"] == 0
+    assert isinstance(status["oscar"]["jobs"], dict)
     provider = oscar.get_cluster_config().json()["minio_provider"]
     assert isinstance(provider["verify"], bool)
     for key in ("endpoint", "access_key", "secret_key", "region"):

@@ -131,11 +131,6 @@ class HandlerPools:
         pool.start()
         return pool
 
-    def stats(self, name: str) -> dict[str, int]:
-        with self._lock:
-            pool = self._pools.get(name)
-        return {} if pool is None else pool.stats().__dict__
-
     def close(self) -> None:
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}

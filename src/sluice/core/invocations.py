@@ -34,7 +34,7 @@ class Invocations:
         self._scripts = scripts
         self._handlers = handlers
         self._default_timeout = default_timeout
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: dict[str, tuple[int, threading.BoundedSemaphore]] = {}
         self._lock = threading.Lock()
 
     def run(self, name: str, body: bytes) -> SyncResult:
@@ -63,9 +63,10 @@ class Invocations:
             yield True
             return
         with self._lock:
-            slot = self._slots.get(service.name)
-            if slot is None or getattr(slot, "_initial_value", limit) != limit:
-                slot = self._slots[service.name] = threading.BoundedSemaphore(limit)
+            size, slot = self._slots.get(service.name, (0, None))
+            if slot is None or size != limit:  # new, or max_scale changed by an update
+                slot = threading.BoundedSemaphore(limit)
+                self._slots[service.name] = (limit, slot)
         acquired = slot.acquire(timeout=max(0.0, deadline - time.monotonic()))
         try:
             yield acquired

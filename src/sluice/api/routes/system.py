@@ -63,6 +63,8 @@ async def config(platform: PlatformDep) -> JSONResponse:
 @router.get("/status")
 async def status(platform: PlatformDep) -> dict[str, Any]:
     """OSCAR v4's status shape for a single-node Sluice (CPU in millicores, memory in bytes)."""
+    jobs = platform.jobs.ledger.counts()
+    capacity = platform.capacity
     cores = psutil.cpu_count() or 1
     memory = psutil.virtual_memory()
     free_milli = int(cores * 1000 * (1 - psutil.cpu_percent(interval=None) / 100))
@@ -89,5 +91,11 @@ async def status(platform: PlatformDep) -> dict[str, Any]:
             "deployment_name": "sluice",
             "ready": True,
             "services_count": len(platform.services.list()),
+            "jobs_count": sum(jobs.values()),
+            "jobs": jobs,
+            "capacity": {
+                "cpu_cores": {"total": capacity.total_cpu, "used": capacity.used_cpu},
+                "memory_bytes": {"total": capacity.total_memory, "used": capacity.used_memory},
+            },
         },
     }
