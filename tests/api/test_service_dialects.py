@@ -236,3 +236,15 @@ def test_openapi_documents_every_service_field(sluice_server: SluiceProcess) -> 
         # FastAPI drops ``"default": null`` from the document; nullable fields default to null.
         nullable = {"type": "null"} in field.get("anyOf", [])
         assert "default" in field or nullable or name in service.get("required", []), name
+
+
+def test_workflow_loop_across_services_is_refused(http: httpx.Client) -> None:
+    first = {"name": "loop-a", "script": "x", "input": [{"path": "loop/a"}]}
+    first["output"] = [{"path": "loop/b"}]
+    assert http.post("/system/services", json=first).status_code == 201
+    closing = {"name": "loop-b", "script": "x", "input": [{"path": "loop/b"}]}
+    closing["output"] = [{"path": "loop/a/again"}]
+    response = http.post("/system/services", json=closing)
+    assert response.status_code == 400
+    assert "loop-b → loop-a → loop-b" in response.text
+    assert http.get("/system/services/loop-b").status_code == 404

@@ -91,6 +91,17 @@ class StoragePath(WireModel):
     def folder(self) -> str:
         return self.path.split("/", 1)[1] if "/" in self.path else ""
 
+    def feeds(self, watch: "StoragePath") -> bool:
+        """Whether files written to this output can land where ``watch`` starts jobs."""
+        same_place = self.storage_provider == watch.storage_provider and (
+            self.path == watch.path or self.path.startswith(watch.path + "/")
+        )
+        if not same_place:
+            return False
+        if watch.suffix and self.suffix:
+            return any(o.endswith(i) for o in self.suffix for i in watch.suffix)
+        return True
+
     def accepts(self, name: str) -> bool:
         """Whether a file name (relative to the folder) passes the prefix and suffix filters."""
         base = name.rsplit("/", 1)[-1]

@@ -217,20 +217,11 @@ def _check_path(service: Service, where: str, item: StoragePath, *, is_input: bo
 def _check_no_self_trigger(service: Service) -> None:
     for out in service.output:
         for inp in service.input:
-            same_place = out.storage_provider == inp.storage_provider and (
-                out.path == inp.path or out.path.startswith(inp.path + "/")
-            )
-            if same_place and _filters_overlap(inp, out):
+            if out.feeds(inp):
                 raise ValueError(
                     f"output path {out.path!r} lies inside input path {inp.path!r}: every "
                     "result would start another job of this service; use another folder"
                 )
-
-
-def _filters_overlap(inp: StoragePath, out: StoragePath) -> bool:
-    if inp.suffix and out.suffix:
-        return any(o.endswith(i) for o in out.suffix for i in inp.suffix)
-    return True
 
 
 def parse_service(data: Any) -> Service:

@@ -13,6 +13,7 @@ from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.core.storage import StorageResolver
+from sluice.core.workflows import check_no_cycle
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
 from sluice.domain.service import Service
@@ -104,6 +105,9 @@ def build_platform(
         settings.data_dir / "workers",
         log_cap=settings.log_cap,
         idle_timeout=settings.worker_idle_timeout,
+    )
+    services.add_preparer(
+        lambda service: check_no_cycle(service, lambda: [r.service for r in services.list()])
     )
     services.add_preparer(handlers.check)
     services.add_listener(handlers.on_change)
