@@ -228,7 +228,7 @@ class JobService:
             self.ledger.succeed(job.id, report.exit_code or 0, report.log)
             log.info("job %s succeeded", job.id)
             return
-        attempt = self.ledger.get(job.service, job.id).attempts
+        attempt = self.ledger.attempts(job.id)
         retry_in = None
         if attempt < job.max_attempts:
             retry_in = self._retry_backoff * 2 ** (attempt - 1)

@@ -161,6 +161,12 @@ class JobLedger:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
         return self.get(service, job_id)
 
+    def attempts(self, job_id: str) -> int:
+        """Attempts made so far, also for a job whose log was deleted while it ran."""
+        with self._engine.connect() as conn:
+            found = conn.execute(select(jobs.c.attempts).where(jobs.c.id == job_id)).scalar()
+        return int(found or 0)
+
     def get(self, service: str, job_id: str) -> Job:
         row = self._row(service, job_id)
         return _to_job(row)
