@@ -83,10 +83,10 @@ def build_platform(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     admin = load_admin(settings.admin_user, password, settings.data_dir)
-    engine = open_database(settings.effective_database_url)
+    database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store)
-    ledger = JobLedger(engine)
-    services = ServiceManager(ServiceStore(engine), preparers=[storage.prepare])
+    ledger = JobLedger(database)
+    services = ServiceManager(ServiceStore(database), preparers=[storage.prepare])
     capacity = Capacity(
         settings.total_cpu,
         parse_memory(settings.total_memory) if settings.total_memory else None,

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
 from sluice.errors import Invalid, NotFound
+from sluice.state.database import Database
 from sluice.state.schema import jobs
 
 PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
@@ -29,8 +30,8 @@ class JobPage:
 
 
 class JobLedger:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def enqueue(
         self,
@@ -62,7 +63,7 @@ class JobLedger:
             "hidden": False,
         }
         try:
-            with self._engine.begin() as conn:
+            with self._db.write() as conn:
                 conn.execute(insert(jobs).values(**row))
         except IntegrityError:
             return None
@@ -72,7 +73,7 @@ class JobLedger:
         """Dedupe keys among ``refs`` that already have a job (deleted logs included)."""
         keys = [ref.dedupe_key(service) for ref in refs]
         found: set[str] = set()
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 rows = conn.execute(select(jobs.c.dedupe_key).where(jobs.c.dedupe_key.in_(chunk)))
@@ -87,7 +88,7 @@ class JobLedger:
             .order_by(jobs.c.created_at)
             .limit(limit)
         )
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             return [_to_job(row) for row in conn.execute(query).mappings()]
 
     def claim(self, job_id: str) -> bool:
@@ -98,7 +99,7 @@ class JobLedger:
             "started_at": datetime.now(UTC),
         }
         where = and_(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING.value)
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             return conn.execute(update(jobs).where(where).values(**values)).rowcount == 1
 
     def succeed(self, job_id: str, exit_code: int, log: str) -> None:
@@ -118,7 +119,7 @@ class JobLedger:
             "reason": reason,
             "log": log,
         }
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
     def _finish(
@@ -132,13 +133,13 @@ class JobLedger:
             "dead": dead,
             "finished_at": datetime.now(UTC),
         }
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
     def recover_interrupted(self) -> int:
         """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
         values = {"status": JobStatus.PENDING.value, "attempts": jobs.c.attempts - 1}
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             where = jobs.c.status == JobStatus.RUNNING.value
             return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
@@ -157,13 +158,13 @@ class JobLedger:
             "finished_at": None,
             "reason": "",
         }
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
         return self.get(service, job_id)
 
     def attempts(self, job_id: str) -> int:
         """Attempts made so far, also for a job whose log was deleted while it ran."""
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             found = conn.execute(select(jobs.c.attempts).where(jobs.c.id == job_id)).scalar()
         return int(found or 0)
 
@@ -178,7 +179,7 @@ class JobLedger:
         query = select(jobs).where(
             jobs.c.id == job_id, jobs.c.service == service, jobs.c.hidden.is_(False)
         )
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"job {job_id!r} of service {service!r} not found")
@@ -192,7 +193,7 @@ class JobLedger:
         if dead:
             where = and_(where, jobs.c.dead.is_(True))
         query = select(jobs).where(where).order_by(jobs.c.created_at, jobs.c.id)
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             total = conn.execute(select(func.count()).select_from(jobs).where(where)).scalar_one()
             rows = conn.execute(query.offset(offset).limit(size)).mappings().all()
         remaining = max(0, total - offset - len(rows))
@@ -210,17 +211,17 @@ class JobLedger:
         else:
             where = and_(where, jobs.c.status.in_(FINISHED))
         values = {"hidden": True, "log": "", "payload": None}
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
     def forget_service(self, service: str) -> None:
         """A deleted service's jobs go, so a new service of that name starts clean."""
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             conn.execute(jobs.delete().where(jobs.c.service == service))
 
     def counts(self) -> dict[str, int]:
         query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             return {status: count for status, count in conn.execute(query).all()}
 
 

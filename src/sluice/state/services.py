@@ -4,10 +4,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.errors import Conflict, NotFound
+from sluice.state.database import Database
 from sluice.state.schema import services
 
 
@@ -22,21 +23,21 @@ class StoredService:
 
 
 class ServiceStore:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, name: str, definition: dict[str, Any], token: str, owner: str) -> StoredService:
         now = datetime.now(UTC)
         stored = StoredService(name, definition, token, owner, created_at=now, updated_at=now)
         try:
-            with self._engine.begin() as conn:
+            with self._db.write() as conn:
                 conn.execute(insert(services).values(**asdict(stored)))
         except IntegrityError:
             raise Conflict(f"a service named {name!r} already exists") from None
         return stored
 
     def replace(self, name: str, definition: dict[str, Any]) -> None:
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             result = conn.execute(
                 update(services)
                 .where(services.c.name == name)
@@ -46,19 +47,19 @@ class ServiceStore:
             raise NotFound(f"service {name!r} not found")
 
     def get(self, name: str) -> StoredService:
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             row = conn.execute(select(services).where(services.c.name == name)).mappings().first()
         if row is None:
             raise NotFound(f"service {name!r} not found")
         return _to_stored(row)
 
     def all(self) -> list[StoredService]:
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(select(services).order_by(services.c.name)).mappings().all()
         return [_to_stored(row) for row in rows]
 
     def remove(self, name: str) -> None:
-        with self._engine.begin() as conn:
+        with self._db.write() as conn:
             result = conn.execute(delete(services).where(services.c.name == name))
         if result.rowcount == 0:
             raise NotFound(f"service {name!r} not found")
