@@ -171,6 +171,7 @@ class JobService:
     def _run_batch(self, jobs: list[Job], record: ServiceRecord) -> None:
         timeout = record.service.timeout or self._default_timeout
         try:
+            jobs = [self.ledger.load(job.id) for job in jobs]
             reports = self._handlers.run_batch(jobs, record, self._runner, timeout)
         except Exception:
             log.exception("batch of %s crashed in the supervisor", record.service.name)
@@ -211,6 +212,7 @@ class JobService:
     def _run(self, job: Job, record: ServiceRecord, reservation: Reservation) -> None:
         try:
             with reservation:
+                job = self.ledger.load(job.id)
                 report = self._runner.run(job, record, self._cancel)
             if self._stopping.is_set() and not report.succeeded:
                 return  # cut short by shutdown: stays Running and is recovered on the next start

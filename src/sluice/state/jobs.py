@@ -19,6 +19,7 @@ from sluice.state.database import Database
 from sluice.state.schema import jobs
 
 PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
+SUMMARY_COLUMNS = [column for column in jobs.c if column.name not in ("payload", "log")]
 FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
 
@@ -80,10 +81,11 @@ class JobLedger:
                 found.update(row[0] for row in rows)
         return found
 
-    def due(self, limit: int = 100) -> list[Job]:
-        """Pending jobs whose retry delay has passed, oldest first."""
+    def due(self, limit: int = 64) -> list[Job]:
+        """Pending jobs whose retry delay has passed, oldest first, without their payloads
+        (the dispatcher reads this often; ``load`` gives the whole job to the one running it)."""
         query = (
-            select(jobs)
+            select(*SUMMARY_COLUMNS)
             .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.not_before <= time.time())
             .order_by(jobs.c.created_at)
             .limit(limit)
@@ -161,6 +163,14 @@ class JobLedger:
         with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
         return self.get(service, job_id)
+
+    def load(self, job_id: str) -> Job:
+        """The whole job, payload included, also when its log was deleted meanwhile."""
+        with self._db.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"job {job_id!r} not found")
+        return _to_job(row)
 
     def attempts(self, job_id: str) -> int:
         """Attempts made so far, also for a job whose log was deleted while it ran."""
@@ -242,7 +252,7 @@ def _to_job(row: Any) -> Job:
         service=row["service"],
         status=JobStatus(row["status"]),
         source=source,
-        payload=row["payload"],
+        payload=row.get("payload"),
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         created_at=_utc(row["created_at"]) or row["created_at"],
