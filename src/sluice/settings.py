@@ -29,9 +29,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
     )
-    public_url: str | None = Field(
-        None, description="URL where clients and jobs reach this manager; derived if unset."
-    )
 
     # Object store. With no s3_endpoint, an embedded SeaweedFS is started and managed.
     s3_endpoint: str | None = Field(
