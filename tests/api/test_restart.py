@@ -1,11 +1,15 @@
 """Issue 2: state survives restarts; a generated admin password is private and printed once."""
 
+import os
+import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import psutil
-from tests.sluice_process import SluiceProcess
+from tests.sluice_process import SluiceProcess, free_port
 
 
 def test_services_and_tokens_survive_restart(tmp_path: Path) -> None:
@@ -60,3 +64,31 @@ def test_generated_admin_password(tmp_path: Path) -> None:
         assert ok.status_code == 200
     finally:
         server.stop()
+
+
+def test_start_errors_are_clear(tmp_path: Path) -> None:
+    """A busy port or an unwritable data dir stops `sluice up` with a message, not a traceback."""
+    with socket.socket() as busy, socket.socket() as busy_s3:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        busy_s3.bind(("127.0.0.1", 0))
+        busy_s3.listen()
+        port, s3_port = busy.getsockname()[1], busy_s3.getsockname()[1]
+        not_a_dir = tmp_path / "file"
+        not_a_dir.write_text("")
+        first = up(not_a_dir / "data", port, s3_port)
+        assert first.returncode == 1
+        assert f"port {port} on 127.0.0.1 is in use" in first.stderr
+        assert "is not writable" in first.stderr
+        second = up(tmp_path / "data", free_port(), s3_port)
+        assert second.returncode == 1
+        assert str(s3_port) in second.stderr
+    for result in (first, second):
+        assert "Traceback" not in result.stderr + result.stdout
+    assert leftover_processes(tmp_path / "data") == []
+
+
+def up(data_dir: Path, port: int, s3_port: int) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "sluice", "up", "--port", str(port), "--s3-port", str(s3_port)]
+    env = {**os.environ, "SLUICE_DATA_DIR": str(data_dir), "SLUICE_ADMIN_PASSWORD": "x"}
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)

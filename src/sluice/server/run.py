@@ -3,6 +3,7 @@
 import logging
 import secrets
 import signal
+import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -11,11 +12,12 @@ from rich.console import Console
 
 from sluice.api.app import create_app
 from sluice.domain.parts import MinIOProvider
+from sluice.errors import SluiceError
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def serve(settings: Settings) -> None:
@@ -25,6 +27,7 @@ def serve(settings: Settings) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that would
     # end the process before the object store and the workers below are stopped.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    _check_can_start(settings)
     try:
         with ExitStack() as stack:
             webhook_token = secrets.token_hex(16)
@@ -38,8 +41,45 @@ def serve(settings: Settings) -> None:
             platform.start()
             _announce(platform)
             server.run()
+    except SluiceError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
     finally:
         console.print("Sluice stopped.")
+
+
+def _check_can_start(settings: Settings) -> None:
+    """Fail before starting anything, with a message that says what to change."""
+    problems = []
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        problems.append(
+            f"data dir {settings.data_dir} is not writable ({exc.strerror}); "
+            "pass --data-dir or set SLUICE_DATA_DIR"
+        )
+    # The object store's port is checked when it starts: a stale store of our own is stopped.
+    if not _port_free(settings.host, settings.port):
+        problems.append(
+            f"port {settings.port} on {settings.host} is in use; use another with --port"
+        )
+    if problems:
+        for problem in problems:
+            console.print(f"[red]error:[/] {problem}")
+        raise SystemExit(1)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
