@@ -3,7 +3,6 @@
 import logging
 import secrets
 import signal
-import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from sluice.api.app import create_app
 from sluice.domain.parts import MinIOProvider
 from sluice.errors import SluiceError
+from sluice.net import port_in_use
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
 
@@ -62,7 +62,7 @@ def _check_can_start(settings: Settings) -> None:
             "pass --data-dir or set SLUICE_DATA_DIR"
         )
     # The object store's port is checked when it starts: a stale store of our own is stopped.
-    if not _port_free(settings.host, settings.port):
+    if port_in_use(settings.host, settings.port):
         problems.append(
             f"port {settings.port} on {settings.host} is in use; use another with --port"
         )
@@ -70,16 +70,6 @@ def _check_can_start(settings: Settings) -> None:
         for problem in problems:
             console.print(f"[red]error:[/] {problem}")
         raise SystemExit(1)
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:

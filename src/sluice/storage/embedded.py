@@ -19,6 +19,7 @@ import psutil
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sluice.errors import StorageError
+from sluice.net import port_in_use
 from sluice.storage import weed_process as wp
 from sluice.storage.credentials import (
     S3Credentials,
@@ -142,7 +143,7 @@ class EmbeddedSeaweedFS:
         for sub in ("data", "logs", "run", "tmp"):
             (self._root / sub).mkdir(parents=True, exist_ok=True)
         self._stop_all(_STALE_GRACE_S)
-        if wp.port_in_use(self._host, self._s3_port):
+        if port_in_use(self._host, self._s3_port):
             raise StorageError(
                 f"cannot start the embedded object store: port {self._s3_port} on {self._host} "
                 "is already in use by another program; free it or choose another S3 port"

@@ -49,17 +49,6 @@ def free_ports(host: str, count: int, exclude: Iterable[int] = ()) -> list[int]:
         return ports
 
 
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # SO_REUSEADDR ignores TIME_WAIT leftovers but still fails on a live listener.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
 def weed_processes(data_dir: Path, pid_hint: int | None) -> list[psutil.Process]:
     """Live ``weed`` processes serving ``data_dir``: the pidfile's one, plus any other."""
     found: dict[int, psutil.Process] = {}
