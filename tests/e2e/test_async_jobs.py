@@ -23,7 +23,11 @@ wc -c < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/meta/$name.size"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceProcess]:
-    env = {"SLUICE_RETRY_BACKOFF": "0.2", "SLUICE_RECONCILE_INTERVAL": "2"}
+    env = {
+        "SLUICE_RETRY_BACKOFF": "0.2",
+        "SLUICE_RECONCILE_INTERVAL": "2",
+        "SLUICE_TOTAL_CPU": "2",
+    }
     process = SluiceProcess(data_dir=tmp_path_factory.mktemp("sluice"), env=env).start()
     yield process
     process.stop()
@@ -312,3 +316,29 @@ def test_traversal_key_in_event_never_escapes(server: SluiceProcess, http: httpx
     assert "must not contain '.' or '..' segments" in http.get(f"/system/logs/copier/{job}").text
     assert not target.exists()
     assert not list(server.data_dir.rglob("escaped.txt"))
+
+
+def test_pending_jobs_say_they_wait_for_capacity(http: httpx.Client, s3: Any) -> None:
+    create(
+        http,
+        {
+            "name": "whole-machine",
+            "cpu": "2",
+            "memory": "32Mi",
+            "script": "sleep 2",
+            "input": [{"path": "whole/in"}],
+        },
+    )
+    s3.put_object(Bucket="whole", Key="in/first", Body=b"1")
+    s3.put_object(Bucket="whole", Key="in/second", Body=b"2")
+
+    def waiting() -> list[dict[str, Any]] | None:
+        jobs = http.get("/system/jobs/whole-machine").json()["jobs"]
+        pending = [job for job in jobs if job["status"] == "Pending"]
+        return pending if pending and any(job["status"] == "Running" for job in jobs) else None
+
+    [job] = wait_for(waiting, what="one job running and one waiting")
+    assert job["reason"].startswith("waiting for capacity: each job needs 2 CPU and 32Mi")
+    wait_for(
+        lambda: statuses(http, "whole-machine") == ["Succeeded"] * 2, what="both jobs to finish"
+    )

@@ -14,7 +14,7 @@ from sluice.core.capacity import Capacity, Reservation
 from sluice.core.handlers import HandlerPools
 from sluice.core.services import ServiceManager, ServiceRecord
 from sluice.domain.job import Job, ObjectRef
-from sluice.domain.quantity import parse_cpu, parse_memory
+from sluice.domain.quantity import format_memory, parse_cpu, parse_memory
 from sluice.domain.service import Service
 from sluice.errors import NotFound
 from sluice.state.jobs import JobLedger
@@ -78,6 +78,17 @@ class JobService:
         job = self.ledger.retry(service, job_id)
         self._wake.set()
         return job
+
+    def why_waiting(self, service: Service) -> str:
+        """Why a Pending job of ``service`` cannot start now, if it is capacity."""
+        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
+        capacity = self._capacity
+        if service.handler or (cpu <= capacity.free_cpu and memory <= capacity.free_memory):
+            return ""
+        return (
+            f"waiting for capacity: each job needs {service.cpu} CPU and {service.memory}; "
+            f"free now: {capacity.free_cpu:g} CPU and {format_memory(capacity.free_memory)}"
+        )
 
     def _attempts_for(self, service: Service) -> int:
         return service.max_attempts or self._max_attempts

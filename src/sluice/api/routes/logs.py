@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import AdminOnly, PlatformDep
-from sluice.domain.job import Job
+from sluice.domain.job import Job, JobStatus
 from sluice.server.platform import Platform
 
 router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["logs"])
@@ -28,7 +28,7 @@ def _info(job: Job) -> dict[str, Any]:
     return {key: value for key, value in info.items() if value is not None}
 
 
-def _detail(job: Job) -> dict[str, Any]:
+def _detail(job: Job, waiting: str = "") -> dict[str, Any]:
     source = job.source
     return {
         "name": job.id,
@@ -37,7 +37,7 @@ def _detail(job: Job) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "dead_letter": job.dead,
         "exit_code": job.exit_code,
-        "reason": job.reason,
+        "reason": job.reason or (waiting if job.status is JobStatus.PENDING else ""),
         "input": f"{source.provider}:{source.bucket}/{source.key}" if source else None,
     }
 
@@ -87,10 +87,11 @@ async def job_details(
     service: str, platform: PlatformDep, page: str = "", dead: bool = False
 ) -> dict[str, Any]:
     """Sluice: jobs with attempts, exit codes and reasons; ``dead=true`` lists dead letters."""
-    await run_in_threadpool(platform.services.get, service)
+    record = await run_in_threadpool(platform.services.get, service)
     result = await run_in_threadpool(lambda: platform.jobs.ledger.page(service, page, dead=dead))
+    waiting = platform.jobs.why_waiting(record.service)
     return {
-        "jobs": [_detail(job) for job in result.jobs],
+        "jobs": [_detail(job, waiting) for job in result.jobs],
         "next_page": result.next_page,
         "remaining_jobs": result.remaining,
     }
