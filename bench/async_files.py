@@ -11,7 +11,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -20,17 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from common import percentile, running_sluice
 from tests.e2e.helpers import s3_client
 from tests.sluice_process import SluiceProcess
 
 SCRIPT = '#!/bin/sh\ncp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/"\n'
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def baseline(files: int, workdir: Path) -> float:
@@ -59,15 +52,10 @@ def watch_outputs(s3: Any, expected: int, seen: dict[str, float], stop: threadin
 
 
 def run(files: int, concurrency: int) -> dict[str, Any]:
+    with running_sluice() as server:
+        result = measure(server, files, concurrency)
     with tempfile.TemporaryDirectory() as tmp:
-        server = SluiceProcess(data_dir=Path(tmp) / "data", env={"SLUICE_LOG_LEVEL": "WARNING"})
-        server.start()
-        try:
-            return measure(server, files, concurrency) | {
-                "baseline_direct_loop_s": baseline(files, Path(tmp))
-            }
-        finally:
-            server.stop()
+        return result | {"baseline_direct_loop_s": baseline(files, Path(tmp))}
 
 
 def measure(server: SluiceProcess, files: int, concurrency: int) -> dict[str, Any]:

@@ -15,17 +15,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(FACES))
 
 from tests.sluice_process import SluiceProcess  # noqa: E402
+from tests.sluice_process import running_sluice as start_sluice  # noqa: E402
 
 
 @contextmanager
 def running_sluice(env: dict[str, str] | None = None) -> Iterator[SluiceProcess]:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = SluiceProcess(data_dir=Path(tmp) / "data", env=env or {})
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    """A ``sluice up`` on a throw-away data dir."""
+    with tempfile.TemporaryDirectory() as tmp, start_sluice(Path(tmp) / "data", env) as server:
+        yield server
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,18 +1,32 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.sluice_process import SluiceProcess
+from tests.sluice_process import SluiceProcess, running_sluice
 
 
 @pytest.fixture(scope="module")
-def sluice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceProcess]:
+def sluice_env() -> dict[str, str]:
+    """Extra ``SLUICE_*`` settings for this module's server; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def sluice_server(
+    tmp_path_factory: pytest.TempPathFactory, sluice_env: dict[str, str]
+) -> Iterator[SluiceProcess]:
     """One real ``sluice up`` per test module, on its own ports and data dir."""
-    server = SluiceProcess(data_dir=tmp_path_factory.mktemp("sluice"))
-    server.start()
-    yield server
-    server.stop()
+    with running_sluice(tmp_path_factory.mktemp("sluice"), sluice_env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def http(sluice_server: SluiceProcess) -> Iterator[httpx.Client]:
+    """An API client with the admin's credentials."""
+    with sluice_server.client() as client:
+        yield client
 
 
 @pytest.fixture

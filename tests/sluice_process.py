@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,3 +91,13 @@ class SluiceProcess:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=(self.user, self.password or ""), timeout=30)
+
+
+@contextmanager
+def running_sluice(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[SluiceProcess]:
+    """A started ``sluice up``, stopped by its own process id when the block ends."""
+    server = SluiceProcess(data_dir=data_dir, env=env or {}).start()
+    try:
+        yield server
+    finally:
+        server.stop()

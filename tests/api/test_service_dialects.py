@@ -97,11 +97,6 @@ def assert_oscar_cli_types(service: dict[str, Any]) -> None:
         assert isinstance(item["path"], str) and isinstance(item["storage_provider"], str)
 
 
-@pytest.fixture(scope="module")
-def http(sluice_server: SluiceProcess) -> httpx.Client:
-    return sluice_server.client()
-
-
 def test_oscar_cli_full_struct_roundtrip(http: httpx.Client) -> None:
     assert http.post("/system/services", json=oscar_cli_body("cli-svc")).status_code == 201
     service = http.get("/system/services/cli-svc").json()

@@ -1,7 +1,6 @@
 """Issue 3: uploads start jobs on a real ``sluice up`` with its embedded SeaweedFS."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,12 @@ wc -c < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/meta/$name.size"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceProcess]:
-    env = {
+def sluice_env() -> dict[str, str]:
+    return {
         "SLUICE_RETRY_BACKOFF": "0.2",
         "SLUICE_RECONCILE_INTERVAL": "2",
         "SLUICE_TOTAL_CPU": "2",
     }
-    process = SluiceProcess(data_dir=tmp_path_factory.mktemp("sluice"), env=env).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def http(server: SluiceProcess) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +71,13 @@ def test_many_uploads_each_produce_outputs(http: httpx.Client, s3: Any) -> None:
     assert "Uploaded 2 output file(s)" in log
 
 
-def test_oscar_python_storage_roundtrip(server: SluiceProcess, tmp_path: Path) -> None:
+def test_oscar_python_storage_roundtrip(sluice_server: SluiceProcess, tmp_path: Path) -> None:
     client = Client(
         {
             "cluster_id": "local",
-            "endpoint": server.url,
-            "user": server.user,
-            "password": server.password,
+            "endpoint": sluice_server.url,
+            "user": sluice_server.user,
+            "password": sluice_server.password,
             "ssl": False,
         }
     )
@@ -95,7 +85,7 @@ def test_oscar_python_storage_roundtrip(server: SluiceProcess, tmp_path: Path) -
     local.write_text("from oscar-python")
     storage = client.create_storage_client("copier")
     storage.upload_file("minio.default", str(local), "copier/in")
-    http = server.client()
+    http = sluice_server.client()
     s3 = s3_client(http)
     wait_for(lambda: "out/photo.txt" in keys_under(s3, "copier", "out/"), what="output")
     target = tmp_path / "downloaded"
@@ -290,10 +280,12 @@ def test_awkward_keys_stay_inside_the_job(http: httpx.Client, s3: Any, key: str)
     assert s3.get_object(Bucket="copier", Key=f"out/{name}")["Body"].read() == b"awkward"
 
 
-def test_traversal_key_in_event_never_escapes(server: SluiceProcess, http: httpx.Client) -> None:
+def test_traversal_key_in_event_never_escapes(
+    sluice_server: SluiceProcess, http: httpx.Client
+) -> None:
     """SeaweedFS refuses keys with '..', but a forged event can still name one."""
     token = http.get("/system/services/copier").json()["token"]
-    target = server.data_dir / "escaped.txt"
+    target = sluice_server.data_dir / "escaped.txt"
     record = {
         "eventSource": "minio:s3",
         "eventName": "s3:ObjectCreated:Put",
@@ -315,7 +307,7 @@ def test_traversal_key_in_event_never_escapes(server: SluiceProcess, http: httpx
     )
     assert "must not contain '.' or '..' segments" in http.get(f"/system/logs/copier/{job}").text
     assert not target.exists()
-    assert not list(server.data_dir.rglob("escaped.txt"))
+    assert not list(sluice_server.data_dir.rglob("escaped.txt"))
 
 
 def test_pending_jobs_say_they_wait_for_capacity(http: httpx.Client, s3: Any) -> None:

@@ -30,25 +30,14 @@ def dav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DavServer]:
 
 
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, external: EmbeddedSeaweedFS
-) -> Iterator[SluiceProcess]:
-    env = {
+def sluice_env(external: EmbeddedSeaweedFS) -> dict[str, str]:
+    return {
         "SLUICE_S3_ENDPOINT": external.endpoint,
         "SLUICE_S3_ACCESS_KEY": external.credentials.access_key,
         "SLUICE_S3_SECRET_KEY": external.credentials.secret_key,
         "SLUICE_S3_VERIFY": "false",
         "SLUICE_RECONCILE_INTERVAL": "1",
     }
-    process = SluiceProcess(data_dir=tmp_path_factory.mktemp("sluice"), env=env).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def http(server: SluiceProcess) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def dav_provider(dav: DavServer) -> dict[str, Any]:
@@ -56,12 +45,12 @@ def dav_provider(dav: DavServer) -> dict[str, Any]:
 
 
 def test_config_advertises_the_external_store(
-    server: SluiceProcess, http: httpx.Client, external: EmbeddedSeaweedFS
+    sluice_server: SluiceProcess, http: httpx.Client, external: EmbeddedSeaweedFS
 ) -> None:
     provider = http.get("/system/config").json()["minio_provider"]
     assert provider["endpoint"] == external.endpoint
     assert provider["access_key"] == external.credentials.access_key
-    assert not (server.data_dir / "seaweedfs").exists()
+    assert not (sluice_server.data_dir / "seaweedfs").exists()
 
 
 def test_uploads_found_by_reconciliation_go_to_webdav(

@@ -3,7 +3,6 @@
 import base64
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.helpers import keys_under, s3_client, statuses, wait_for
-from tests.sluice_process import SluiceProcess
 
 MODEL = """
 import os
@@ -58,12 +56,6 @@ def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("code")
     (folder / "model.py").write_text(textwrap.dedent(MODEL))
     return folder
-
-
-@pytest.fixture(scope="module")
-def http(sluice_server: SluiceProcess) -> Iterator[httpx.Client]:
-    with sluice_server.client() as client:
-        yield client
 
 
 def create(http: httpx.Client, code: Path, name: str, **extra: Any) -> Path:
