@@ -104,3 +104,17 @@ def test_never_oversubscribed_under_racing_threads(cpu: float, memory: int, limi
     assert most == limit  # full, and never more
     assert acquired > limit
     assert (capacity.used_cpu, capacity.used_memory) == (0, 0)
+
+
+def test_too_big_names_the_service_and_its_request() -> None:
+    from sluice.core.capacity import too_big
+    from sluice.domain.service import parse_service
+
+    capacity = Capacity(total_cpu=2, total_memory=1024**3)
+    small = parse_service({"name": "small", "script": "x", "cpu": "2", "memory": "1Gi"})
+    big = parse_service({"name": "big", "script": "x", "cpu": "3", "memory": "64Mi"})
+    assert too_big(small, capacity) is None
+    reason = too_big(big, capacity)
+    assert reason == (
+        "service 'big' asks for 3 CPU and 64Mi memory per job, more than this machine has for jobs"
+    )

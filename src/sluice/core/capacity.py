@@ -8,6 +8,8 @@ from types import TracebackType
 
 import psutil
 
+from sluice.domain.service import Service
+
 
 def _millicores(cpu: float) -> int:
     """Whole millicores, rounded up, so that sums of 0.1 + 0.2 + ... do not drift."""
@@ -118,3 +120,13 @@ def _bytes(memory: int) -> int:
     if memory < 0:
         raise ValueError(f"memory must not be negative, got {memory}")
     return memory
+
+
+def too_big(service: Service, capacity: Capacity) -> str | None:
+    """Why ``service``'s jobs can never run here, or None when one fits the machine."""
+    if capacity.fits_ever(service.cpu_cores, service.memory_bytes):
+        return None
+    return (
+        f"service {service.name!r} asks for {service.cpu} CPU and {service.memory} "
+        "memory per job, more than this machine has for jobs"
+    )

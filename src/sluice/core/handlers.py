@@ -9,11 +9,10 @@ import threading
 import uuid
 from pathlib import Path
 
-from sluice.core.capacity import Capacity, Reservation
+from sluice.core.capacity import Capacity, Reservation, too_big
 from sluice.core.services import ServiceRecord
 from sluice.core.storage import StorageResolver
 from sluice.domain.job import Job
-from sluice.domain.quantity import parse_cpu, parse_memory
 from sluice.domain.service import Service
 from sluice.errors import BackendError, Invalid
 from sluice.supervisor.event import decode_body
@@ -100,11 +99,10 @@ class HandlerPools:
         return pool
 
     def _new_pool(self, service: Service) -> WorkerPool:
-        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
-        if not self._capacity.fits_ever(cpu, memory):
-            raise Invalid(
-                f"service {service.name!r} asks for more CPU or memory than this machine has"
-            )
+        reason = too_big(service, self._capacity)
+        if reason is not None:
+            raise Invalid(reason)
+        cpu, memory = service.cpu_cores, service.memory_bytes
         folder = self._work_dir / service.name
         folder.mkdir(parents=True, exist_ok=True)
         spec = WorkerSpec(

@@ -9,10 +9,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sluice.core.capacity import Capacity, Reservation
+from sluice.core.capacity import Capacity, Reservation, too_big
 from sluice.core.handlers import HandlerPools
 from sluice.core.services import ServiceManager
-from sluice.domain.quantity import parse_cpu, parse_memory
 from sluice.domain.service import Service
 from sluice.errors import Invalid
 from sluice.supervisor.sync import ScriptInvoker, SyncResult
@@ -75,14 +74,11 @@ class Invocations:
                 slot.release()
 
     def _reserve(self, service: Service, deadline: float) -> Reservation | None:
-        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
-        if not self._capacity.fits_ever(cpu, memory):
-            raise Invalid(
-                f"service {service.name!r} asks for {service.cpu} CPU and {service.memory} memory, "
-                "more than this machine has for jobs"
-            )
+        reason = too_big(service, self._capacity)
+        if reason is not None:
+            raise Invalid(reason)
         while time.monotonic() < deadline:
-            reservation = self._capacity.try_acquire(cpu, memory)
+            reservation = self._capacity.try_acquire(service.cpu_cores, service.memory_bytes)
             if reservation is not None:
                 return reservation
             time.sleep(CAPACITY_POLL)

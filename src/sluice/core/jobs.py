@@ -10,11 +10,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sluice.core.capacity import Capacity, Reservation
+from sluice.core.capacity import Capacity, Reservation, too_big
 from sluice.core.handlers import HandlerPools
 from sluice.core.services import ServiceManager, ServiceRecord
 from sluice.domain.job import Job, ObjectRef
-from sluice.domain.quantity import format_memory, parse_cpu, parse_memory
+from sluice.domain.quantity import format_memory
 from sluice.domain.service import Service
 from sluice.errors import NotFound
 from sluice.state.jobs import JobLedger
@@ -81,9 +81,11 @@ class JobService:
 
     def why_waiting(self, service: Service) -> str:
         """Why a Pending job of ``service`` cannot start now, if it is capacity."""
-        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
         capacity = self._capacity
-        if service.handler or (cpu <= capacity.free_cpu and memory <= capacity.free_memory):
+        fits = (
+            service.cpu_cores <= capacity.free_cpu and service.memory_bytes <= capacity.free_memory
+        )
+        if service.handler or fits:
             return ""
         return (
             f"waiting for capacity: each job needs {service.cpu} CPU and {service.memory}; "
@@ -177,7 +179,7 @@ class JobService:
     def _batch_slots(self, service: Service) -> int:
         if service.synchronous.max_scale > 0:
             return service.synchronous.max_scale
-        return max(1, int(self._capacity.total_cpu // parse_cpu(service.cpu)))
+        return max(1, int(self._capacity.total_cpu // service.cpu_cores))
 
     def _run_batch(self, jobs: list[Job], record: ServiceRecord) -> None:
         timeout = record.service.timeout or self._default_timeout
@@ -209,16 +211,12 @@ class JobService:
             return None
 
     def _reserve(self, job: Job, service: Service) -> Reservation | None:
-        cpu, memory = parse_cpu(service.cpu), parse_memory(service.memory)
-        if not self._capacity.fits_ever(cpu, memory):
+        reason = too_big(service, self._capacity)
+        if reason is not None:
             if self.ledger.claim(job.id):
-                reason = (
-                    f"service {service.name!r} asks for {service.cpu} CPU and {service.memory} "
-                    "memory per job, more than this machine has for jobs"
-                )
                 self.ledger.fail(job.id, None, reason, reason + "\n", retry_in=None)
             return None
-        return self._capacity.try_acquire(cpu, memory)
+        return self._capacity.try_acquire(service.cpu_cores, service.memory_bytes)
 
     def _run(self, job: Job, record: ServiceRecord, reservation: Reservation) -> None:
         try:

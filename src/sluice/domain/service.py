@@ -126,6 +126,14 @@ class Service(WireModel):
         0, ge=0, le=60_000, description="Sluice: how long a partial batch waits for more jobs."
     )
 
+    @property
+    def cpu_cores(self) -> float:
+        return parse_cpu(self.cpu)
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_memory(self.memory)
+
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sluice.backends.base import Limits, ProcessSpec
 from sluice.core.storage import StorageResolver
-from sluice.domain.quantity import parse_cpu, parse_memory
 from sluice.domain.service import Service
 from sluice.supervisor.paths import output_files
 
@@ -114,7 +113,7 @@ def script_spec(
         argv = [str(script)]
     else:
         argv = ["/bin/sh", str(script)]
-    limits = Limits(parse_cpu(service.cpu), parse_memory(service.memory), timeout)
+    limits = Limits(service.cpu_cores, service.memory_bytes, timeout)
     return ProcessSpec(argv, workspace.path, env, limits, workspace.log_path, log_cap=log_cap)
 
 
