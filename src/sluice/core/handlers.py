@@ -221,7 +221,7 @@ class HandlerPools:
             notes.add(str(exc), "ERROR")
             return JobReport(False, None, str(exc), notes.around(result.log, self._log_cap))
         notes.add(f"Uploaded {len(outputs)} output file(s)")
-        return JobReport(True, 0, "", notes.around(result.log, self._log_cap), outputs)
+        return JobReport(True, 0, "", notes.around(result.log, self._log_cap))
 
 
 def _first_line(error: str | None) -> str:

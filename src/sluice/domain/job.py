@@ -44,10 +44,6 @@ class Job:
     reason: str
     dead: bool
 
-    @property
-    def finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
-
 
 def new_job_id(service: str) -> str:
     """OSCAR's job names: the service name (cut to 16 characters when long) and a UUID."""

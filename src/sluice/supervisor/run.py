@@ -1,6 +1,6 @@
 """One attempt of one file job: download the input, run the script under limits, upload."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 
@@ -27,7 +27,6 @@ class JobReport:
     exit_code: int | None
     reason: str
     log: str = ""
-    outputs: list[str] = field(default_factory=list)
 
 
 class JobRunner:
@@ -78,7 +77,7 @@ class JobRunner:
             return JobReport(False, result.exit_code, result.reason)
         outputs = upload_outputs(service, self._storage, workspace.output_dir)
         notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
-        return JobReport(True, result.exit_code, "", outputs=outputs)
+        return JobReport(True, result.exit_code, "")
 
     def stage_in(self, job: Job, service: Service, input_dir: Path, notes: Notes) -> Path:
         if job.source is not None:

@@ -60,7 +60,7 @@ class EventRouter:
     ) -> list[Job]:
         """Start one job per watching service (``only``: just that one) for a new object."""
         ref = ObjectRef(provider, bucket, key, etag)
-        event = storage_event(ref, size, event_time or datetime.now(UTC))
+        event: bytes | None = None  # built once, and only when some service watches the path
         created = []
         for service, watch in self.watchers():
             if only is not None and service.name != only:
@@ -68,6 +68,7 @@ class EventRouter:
             name = relative_name(watch, bucket, key)
             if watch.storage_provider != provider or name is None or not watch.accepts(name):
                 continue
+            event = event or storage_event(ref, size, event_time or datetime.now(UTC))
             job = self._jobs.submit_object(service, ref, event)
             if job is not None:
                 created.append(job)
