@@ -9,7 +9,7 @@ import pytest
 
 from sluice.core.capacity import Capacity, Reservation
 from sluice.errors import BackendError
-from sluice.workers.pool import PoolStats, WorkerPool
+from sluice.workers.pool import NoWorkerFree, PoolStats, WorkerPool
 from sluice.workers.worker import HandlerWorker
 from tests.workers.conftest import MiB, SpecFactory, write_input
 
@@ -131,7 +131,7 @@ def test_acquire_times_out_when_every_worker_is_busy(make_pool: MakePool) -> Non
     pool = make_pool(max_scale=1)
     with pool.acquire(timeout=10):
         started = time.monotonic()
-        with pytest.raises(BackendError, match=r"no worker free within 0.3 s"), pool.acquire(0.3):
+        with pytest.raises(NoWorkerFree, match=r"no worker free within 0.3 s"), pool.acquire(0.3):
             pass
         assert 0.3 <= time.monotonic() - started < 2
 

@@ -125,6 +125,7 @@ def test_a_crash_fails_the_call_and_kills_the_worker(
     assert pid is not None
     results = worker.call([write_input(tmp_path, n, "") for n in ("a", "b")])
     assert [r.error for r in results] == ["worker crashed: exit code 1"] * 2
+    assert not any(r.timed_out for r in results)
     assert "about to die" in results[0].log
     assert not worker.alive
     assert_gone(pid)
@@ -139,6 +140,7 @@ def test_timeout_kills_the_worker(tmp_path: Path, start_worker: StartWorker) -> 
     started = time.monotonic()
     [result] = worker.call([write_input(tmp_path, "a", "30")], timeout=0.5)
     assert result.error == "timed out after 0.5 s"
+    assert result.timed_out
     assert time.monotonic() - started < 3
     assert not worker.alive
     assert_gone(pid)

@@ -20,7 +20,7 @@ from sluice.supervisor.response import encode_response
 from sluice.supervisor.run import JobReport, JobRunner
 from sluice.supervisor.sync import SyncResult
 from sluice.supervisor.workspace import Notes, Workspace, job_path, upload_outputs
-from sluice.workers.pool import WorkerPool
+from sluice.workers.pool import NoWorkerFree, WorkerPool
 from sluice.workers.worker import HandlerWorker, InvocationResult, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,10 @@ class HandlerPools:
             try:
                 with self.pool_for(service).acquire(timeout) as worker:
                     [result] = worker.call([(input_path, workspace.output_dir)], timeout)
+            except NoWorkerFree as exc:
+                return SyncResult(504, f"{exc}\n".encode())
             except BackendError as exc:
-                return SyncResult(504 if "within" in str(exc) else 500, f"{exc}\n".encode())
+                return SyncResult(500, f"{exc}\n".encode())
             return self._answer(service, result, workspace)
         finally:
             workspace.remove()
@@ -154,7 +156,7 @@ class HandlerPools:
         self, service: Service, result: InvocationResult, workspace: Workspace
     ) -> SyncResult:
         if not result.ok:
-            status = 504 if "timed out" in (result.error or "") else 500
+            status = 504 if result.timed_out else 500
             return SyncResult(status, f"{result.error}\n{result.log}".encode())
         upload_outputs(service, self._storage, workspace.output_dir)
         text = result.text

@@ -36,10 +36,11 @@ EXIT_WAIT = 1.0  # seconds an idle worker gets to exit on its own once stdin is 
 class Stopped(Exception):
     """The worker process is gone: it crashed, or was killed for memory or time."""
 
-    def __init__(self, reason: str, log: str) -> None:
+    def __init__(self, reason: str, log: str, timed_out: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason  # for people: "worker crashed: exit code 1"
         self.log = log  # what the current invocation had printed
+        self.timed_out = timed_out
 
 
 def _open_log() -> int:
@@ -173,7 +174,7 @@ class WorkerProcess:
         log = self.log_text()
         self.terminate(KILL_GRACE)
         self.finish()
-        return Stopped(f"timed out after {timeout:g} s", log)
+        return Stopped(f"timed out after {timeout:g} s", log, timed_out=True)
 
     def signal(self, sig: int) -> None:
         with self._reap_lock:

@@ -22,6 +22,10 @@ RESERVE_RETRY = 0.1  # seconds between reserve() attempts while capacity is shor
 REFILL_BACKOFF = (1.0, 60.0)  # seconds before re-spawning for min_scale after a failure
 
 
+class NoWorkerFree(BackendError):
+    """Every worker stayed busy, and the pool could not grow, for the whole wait."""
+
+
 @dataclass(frozen=True)
 class PoolStats:
     live: int  # worker processes: idle + busy + starting
@@ -148,7 +152,7 @@ class WorkerPool:
                         break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise BackendError(f"no worker free within {timeout:g} s")
+                        raise NoWorkerFree(f"no worker free within {timeout:g} s")
                     self._cond.wait(min(remaining, RESERVE_RETRY))
         finally:
             self._discard(dead)

@@ -47,10 +47,11 @@ class InvocationResult:
     error: str | None  # a traceback, or why the worker stopped
     text: str | bytes | None  # what the handler returned
     log: str  # what the handler printed, capped
+    timed_out: bool = False  # the invocation ran past its timeout and the worker was killed
 
     @classmethod
-    def failed(cls, error: str, log: str = "") -> "InvocationResult":
-        return cls(False, error, None, log)
+    def failed(cls, error: str, log: str = "", timed_out: bool = False) -> "InvocationResult":
+        return cls(False, error, None, log, timed_out)
 
 
 class HandlerWorker:
@@ -127,7 +128,9 @@ class HandlerWorker:
                 results = self._exchange(process, request, timeout)
             except Stopped as stop:
                 self._dead = True
-                results = [InvocationResult.failed(stop.reason, stop.log) for _ in items]
+                results = [
+                    InvocationResult.failed(stop.reason, stop.log, stop.timed_out) for _ in items
+                ]
             self._invocations += len(items)
             return results
 
