@@ -5,13 +5,13 @@ import time
 import psutil
 import pytest
 
-from sluice.core.capacity import Capacity
+from sluice.capacity import MachineCapacity
 
 MiB = 2**20
 
 
 def test_defaults_are_the_machine() -> None:
-    capacity = Capacity()
+    capacity = MachineCapacity()
     assert 1 <= capacity.total_cpu <= (os.cpu_count() or 1)
     assert capacity.total_memory == psutil.virtual_memory().total
     assert capacity.free_cpu == capacity.total_cpu
@@ -19,7 +19,7 @@ def test_defaults_are_the_machine() -> None:
 
 
 def test_acquire_until_full_then_release() -> None:
-    capacity = Capacity(total_cpu=2, total_memory=512 * MiB)
+    capacity = MachineCapacity(total_cpu=2, total_memory=512 * MiB)
     first = capacity.try_acquire(1.5, 256 * MiB)
     assert first is not None
     assert capacity.try_acquire(1, 1) is None  # CPU does not fit
@@ -33,7 +33,7 @@ def test_acquire_until_full_then_release() -> None:
 
 
 def test_release_is_idempotent_and_a_context_manager() -> None:
-    capacity = Capacity(total_cpu=1, total_memory=100)
+    capacity = MachineCapacity(total_cpu=1, total_memory=100)
     with capacity.try_acquire(1, 100) as held:  # type: ignore[union-attr]
         assert capacity.free_cpu == 0
         held.release()
@@ -43,7 +43,7 @@ def test_release_is_idempotent_and_a_context_manager() -> None:
 
 
 def test_fractions_of_a_core_do_not_drift() -> None:
-    capacity = Capacity(total_cpu=1, total_memory=10)
+    capacity = MachineCapacity(total_cpu=1, total_memory=10)
     held = [capacity.try_acquire(0.1, 1) for _ in range(10)]
     assert all(held)
     assert capacity.try_acquire(0.001, 0) is None
@@ -54,7 +54,7 @@ def test_fractions_of_a_core_do_not_drift() -> None:
 
 
 def test_fits_ever() -> None:
-    capacity = Capacity(total_cpu=4, total_memory=1024)
+    capacity = MachineCapacity(total_cpu=4, total_memory=1024)
     assert capacity.fits_ever(4, 1024)
     assert not capacity.fits_ever(4.001, 1)
     assert not capacity.fits_ever(1, 1025)
@@ -63,7 +63,7 @@ def test_fits_ever() -> None:
 
 
 def test_negative_requests_are_refused() -> None:
-    capacity = Capacity(total_cpu=1, total_memory=1)
+    capacity = MachineCapacity(total_cpu=1, total_memory=1)
     with pytest.raises(ValueError):
         capacity.try_acquire(-1, 0)
     with pytest.raises(ValueError):
@@ -72,7 +72,7 @@ def test_negative_requests_are_refused() -> None:
 
 @pytest.mark.parametrize(("cpu", "memory", "limit"), [(1.0, 1, 3), (0.1, 250, 4)])
 def test_never_oversubscribed_under_racing_threads(cpu: float, memory: int, limit: int) -> None:
-    capacity = Capacity(total_cpu=3, total_memory=1000)
+    capacity = MachineCapacity(total_cpu=3, total_memory=1000)
     holders = 0
     most = 0
     acquired = 0
@@ -107,10 +107,10 @@ def test_never_oversubscribed_under_racing_threads(cpu: float, memory: int, limi
 
 
 def test_too_big_names_the_service_and_its_request() -> None:
-    from sluice.core.capacity import too_big
+    from sluice.capacity import too_big
     from sluice.domain.service import parse_service
 
-    capacity = Capacity(total_cpu=2, total_memory=1024**3)
+    capacity = MachineCapacity(total_cpu=2, total_memory=1024**3)
     small = parse_service({"name": "small", "script": "x", "cpu": "2", "memory": "1Gi"})
     big = parse_service({"name": "big", "script": "x", "cpu": "3", "memory": "64Mi"})
     assert too_big(small, capacity) is None

@@ -1,4 +1,4 @@
-"""WorkerPool with real worker processes and a real Capacity."""
+"""WorkerPool with real worker processes and a real MachineCapacity."""
 
 import threading
 import time
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.capacity import Capacity, Reservation
+from sluice.capacity import MachineCapacity, Reservation
 from sluice.errors import BackendError
 from sluice.workers.pool import NoWorkerFree, PoolStats, WorkerPool
 from sluice.workers.worker import HandlerWorker
@@ -17,12 +17,12 @@ MakePool = Callable[..., WorkerPool]
 
 
 @pytest.fixture
-def capacity() -> Capacity:
-    return Capacity(total_cpu=64, total_memory=64 * 1024 * MiB)
+def capacity() -> MachineCapacity:
+    return MachineCapacity(total_cpu=64, total_memory=64 * 1024 * MiB)
 
 
 @pytest.fixture
-def make_pool(make_spec: SpecFactory, capacity: Capacity) -> Iterator[MakePool]:
+def make_pool(make_spec: SpecFactory, capacity: MachineCapacity) -> Iterator[MakePool]:
     pools: list[WorkerPool] = []
 
     def make(
@@ -104,7 +104,7 @@ def test_idle_workers_scale_down_to_min_scale(tmp_path: Path, make_pool: MakePoo
 
 
 def test_min_scale_zero_scales_to_zero(
-    tmp_path: Path, make_pool: MakePool, capacity: Capacity
+    tmp_path: Path, make_pool: MakePool, capacity: MachineCapacity
 ) -> None:
     pool = make_pool(min_scale=0, idle_timeout=0.2)
     assert pool.stats().live == 0
@@ -117,7 +117,7 @@ def test_min_scale_zero_scales_to_zero(
 
 
 def test_reserve_caps_growth(tmp_path: Path, make_pool: MakePool) -> None:
-    small = Capacity(total_cpu=2, total_memory=1024 * MiB)
+    small = MachineCapacity(total_cpu=2, total_memory=1024 * MiB)
     pool = make_pool(
         "sleepy", max_scale=0, reserve=lambda: small.try_acquire(1, 64 * MiB), idle_timeout=30
     )
@@ -158,7 +158,7 @@ def test_a_worker_that_died_while_idle_is_not_handed_out(make_pool: MakePool) ->
 
 
 def test_a_failing_start_reaches_the_caller_and_frees_capacity(
-    make_spec: SpecFactory, capacity: Capacity
+    make_spec: SpecFactory, capacity: MachineCapacity
 ) -> None:
     spec = make_spec("echo", init="handlers:init_fails")
     pool = WorkerPool(
@@ -188,7 +188,7 @@ def test_a_failing_start_reaches_the_caller_and_frees_capacity(
 
 
 def test_close_ends_every_worker_and_frees_capacity(
-    make_pool: MakePool, capacity: Capacity
+    make_pool: MakePool, capacity: MachineCapacity
 ) -> None:
     pool = make_pool(min_scale=2)
     with pool.acquire(timeout=10) as worker:
@@ -201,7 +201,7 @@ def test_close_ends_every_worker_and_frees_capacity(
         pass
 
 
-def test_close_cuts_a_slow_start_short(make_spec: SpecFactory, capacity: Capacity) -> None:
+def test_close_cuts_a_slow_start_short(make_spec: SpecFactory, capacity: MachineCapacity) -> None:
     spec = make_spec("echo", init="handlers:init_sleeps")
     pool = WorkerPool(
         lambda: HandlerWorker(spec),

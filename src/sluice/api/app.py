@@ -4,8 +4,8 @@ from fastapi import FastAPI
 
 import sluice
 from sluice.api.errors import install_error_handlers
+from sluice.api.ports import Platform
 from sluice.api.routes import events, invoke, logs, services, system
-from sluice.server.platform import Platform
 
 
 def create_app(platform: Platform) -> FastAPI:

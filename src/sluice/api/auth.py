@@ -11,7 +11,7 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from sluice.server.platform import Platform
+from sluice.api.ports import Platform
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Authorization Required"'}
 

@@ -1,13 +1,13 @@
 """Service use-cases: create, update, read, list and delete service definitions."""
 
+import builtins
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
-from sluice.domain.service import Service, parse_service
+from sluice.domain.service import Service, ServiceRecord, parse_service
 from sluice.errors import Conflict, NotFound
 from sluice.state.services import ServiceStore, StoredService
 
@@ -15,18 +15,21 @@ log = logging.getLogger(__name__)
 
 ADMIN_OWNER = "cluster_admin"
 
-# Runs before a definition is stored; raises Invalid (or StorageError) to refuse it. Storage
-# folders are created here, so a definition whose storage cannot be prepared is never saved.
+# Checkers and preparers run before a definition is stored, checkers first; either may raise
+# Invalid (or StorageError) to refuse it. Checkers only look and may return warnings for the
+# user; preparers act (storage folders are created there), so a definition that any check
+# refuses leaves nothing behind.
+Checker = Callable[[Service], list[str]]
 Preparer = Callable[[Service], None]
 Listener = Callable[[Service | None, Service | None], None]
 
 
 @dataclass(frozen=True)
-class ServiceRecord:
-    service: Service
-    token: str
-    owner: str
-    created_at: datetime
+class Saved:
+    """A service just created or updated, and what the user should know about it."""
+
+    record: ServiceRecord
+    warnings: list[str] = field(default_factory=list)
 
 
 class ServiceManager:
@@ -37,8 +40,12 @@ class ServiceManager:
         listeners: Sequence[Listener] = (),
     ) -> None:
         self._store = store
+        self._checkers: list[Checker] = []
         self._preparers = list(preparers)
         self._listeners = list(listeners)
+
+    def add_checker(self, checker: Checker) -> None:
+        self._checkers.append(checker)
 
     def add_preparer(self, preparer: Preparer) -> None:
         self._preparers.append(preparer)
@@ -47,19 +54,19 @@ class ServiceManager:
         """Called with (old, new) after a change; old is None on create, new None on delete."""
         self._listeners.append(listener)
 
-    def create(self, payload: Any, owner: str = ADMIN_OWNER) -> ServiceRecord:
+    def create(self, payload: Any, owner: str = ADMIN_OWNER) -> Saved:
         service = parse_service(payload)
         if self.exists(service.name):
             raise Conflict(f"a service named {service.name!r} already exists")
         token = secrets.token_hex(32)
         service = service.model_copy(update={"token": token, "owner": owner})
-        self._prepare(service)
+        warnings = self._prepare(service)
         stored = self._store.add(service.name, _stored_definition(service), token, owner)
         log.info("created service %s", service.name)
         self._notify(None, service)
-        return ServiceRecord(service, token, owner, stored.created_at)
+        return Saved(ServiceRecord(service, token, owner, stored.created_at), warnings)
 
-    def update(self, payload: Any) -> ServiceRecord:
+    def update(self, payload: Any) -> Saved:
         service = parse_service(payload)
         old = self.get(service.name)
         secrets_kept = {
@@ -68,11 +75,11 @@ class ServiceManager:
         }
         service.environment.secrets = secrets_kept
         service = service.model_copy(update={"token": old.token, "owner": old.owner})
-        self._prepare(service)
+        warnings = self._prepare(service)
         self._store.replace(service.name, _stored_definition(service))
         log.info("updated service %s", service.name)
         self._notify(old.service, service)
-        return ServiceRecord(service, old.token, old.owner, old.created_at)
+        return Saved(ServiceRecord(service, old.token, old.owner, old.created_at), warnings)
 
     def get(self, name: str) -> ServiceRecord:
         return _to_record(self._store.get(name))
@@ -87,6 +94,9 @@ class ServiceManager:
     def list(self) -> list[ServiceRecord]:
         return [_to_record(stored) for stored in self._store.all()]
 
+    def all_definitions(self) -> "builtins.list[Service]":
+        return [record.service for record in self.list()]
+
     def delete(self, name: str) -> None:
         old = self.get(name)
         self._store.remove(name)
@@ -100,9 +110,13 @@ class ServiceManager:
             return False
         return secrets.compare_digest(stored.token.encode(), token.encode())
 
-    def _prepare(self, service: Service) -> None:
+    def _prepare(self, service: Service) -> "builtins.list[str]":
+        warnings = [warning for check in self._checkers for warning in check(service)]
         for prepare in self._preparers:
             prepare(service)
+        for warning in warnings:
+            log.warning("service %s: %s", service.name, warning)
+        return warnings
 
     def _notify(self, old: Service | None, new: Service | None) -> None:
         for listener in self._listeners:

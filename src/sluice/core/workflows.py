@@ -15,10 +15,10 @@ def downstream(service: Service, others: Iterable[Service]) -> list[Service]:
     ]
 
 
-def check_no_cycle(service: Service, existing: Callable[[], list[Service]]) -> None:
+def check_no_cycle(service: Service, existing: Callable[[], list[Service]]) -> list[str]:
     """Invalid if the outputs of ``service`` lead, through other services, back to it."""
     if not service.output:
-        return
+        return []
     services = {s.name: s for s in existing() if s.name != service.name}
     services[service.name] = service
     path = [service.name]
@@ -35,3 +35,4 @@ def check_no_cycle(service: Service, existing: Callable[[], list[Service]]) -> N
                 path.pop()
 
     visit(service, {service.name})
+    return []

@@ -6,6 +6,8 @@ that oscar-cli v1.12 decodes strictly (strings for quantities, string maps, scal
 """
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -195,6 +197,16 @@ class Service(WireModel):
                 _check_path(self, f"{field}.{index}", item, is_input=field == "input")
         _check_no_self_trigger(self)
         return self
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """A stored service with what the server adds: its token, owner and creation time."""
+
+    service: Service
+    token: str
+    owner: str
+    created_at: datetime
 
 
 def _check_path(service: Service, where: str, item: StoragePath, *, is_input: bool) -> None:

@@ -6,24 +6,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sluice.backends.registry import get_backend
-from sluice.core.capacity import Capacity
-from sluice.core.handlers import HandlerPools
+from sluice.admin import AdminCredentials, load_admin
+from sluice.capacity import Capacity, MachineCapacity
+from sluice.core.dispatcher import Dispatcher
 from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
-from sluice.core.storage import StorageResolver
 from sluice.core.workflows import check_no_cycle
+from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
-from sluice.domain.service import Service
-from sluice.server.admin import AdminCredentials, load_admin
+from sluice.execution.base import Executor
+from sluice.execution.by_kind import ByKind
+from sluice.execution.handler import HandlerExecutor, LocalWorkerHost
+from sluice.execution.script import ScriptExecutor
+from sluice.runtimes.registry import get_runtime
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
 from sluice.state.services import ServiceStore
-from sluice.supervisor.run import JobRunner
-from sluice.supervisor.sync import ScriptInvoker
+from sluice.storage.base import StorageProvider
+from sluice.storage.resolver import StorageResolver
 from sluice.triggers.reconcile import Reconciler
 from sluice.triggers.router import EventRouter
 
@@ -44,7 +47,7 @@ class Platform:
     reconciler: Reconciler
     capacity: Capacity
     invocations: Invocations
-    handlers: HandlerPools
+    executor: Executor
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -62,7 +65,7 @@ class Platform:
         self._stop.set()
         self.reconciler.stop()
         self.jobs.stop()
-        self.handlers.close()
+        self.executor.close()
 
     def _watch_store(self) -> None:
         assert self.store_watchdog is not None
@@ -74,63 +77,66 @@ class Platform:
                 log.exception("cannot restart the embedded object store")
 
 
+def build_executor(
+    settings: Settings, capacity: Capacity, storage: StorageResolver, data: DataDir
+) -> Executor:
+    """Script services run on the configured runtime; handler services on warm workers."""
+    runtime = get_runtime(settings.runtime)
+    script = ScriptExecutor(
+        capacity,
+        storage,
+        lambda _service: runtime,
+        data,
+        log_cap=settings.log_cap,
+        default_timeout=settings.default_timeout,
+    )
+    host = LocalWorkerHost()
+    handler = HandlerExecutor(
+        capacity,
+        storage,
+        lambda _service: host,
+        data,
+        log_cap=settings.log_cap,
+        default_timeout=settings.default_timeout,
+        idle_timeout=settings.worker_idle_timeout,
+    )
+    return ByKind(script, handler)
+
+
 def build_platform(
     settings: Settings,
     object_store: MinIOProvider,
     webhook_token: str = "",
     store_watchdog: Callable[[], bool] | None = None,
+    *,
+    store: StorageProvider | None = None,
+    executor: Executor | None = None,
+    capacity: Capacity | None = None,
 ) -> Platform:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """``store`` (a provider for ``object_store``), ``executor`` and ``capacity`` replace the
+    real ones, for in-process tests."""
+    data = DataDir(settings.data_dir)
+    data.root.mkdir(parents=True, exist_ok=True)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    admin = load_admin(settings.admin_user, password, settings.data_dir)
+    admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
-    storage = StorageResolver(object_store)
+    storage = StorageResolver(object_store, store)
     ledger = JobLedger(database)
     services = ServiceManager(ServiceStore(database), preparers=[storage.prepare])
-    capacity = Capacity(
-        settings.total_cpu,
-        parse_memory(settings.total_memory) if settings.total_memory else None,
-    )
-    backend = get_backend(settings.runtime)
-    runner = JobRunner(
-        settings.data_dir / "jobs",
-        backend,
-        storage,
-        log_cap=settings.log_cap,
-        default_timeout=settings.default_timeout,
-    )
-    handlers = HandlerPools(
-        capacity,
-        storage,
-        settings.data_dir / "workers",
-        log_cap=settings.log_cap,
-        idle_timeout=settings.worker_idle_timeout,
-    )
-    services.add_preparer(
-        lambda service: check_no_cycle(service, lambda: [r.service for r in services.list()])
-    )
-    services.add_preparer(handlers.check)
-    services.add_listener(handlers.on_change)
-    jobs = JobService(
-        ledger,
-        services,
-        runner,
-        capacity,
-        handlers,
-        max_attempts=settings.max_attempts,
-        retry_backoff=settings.retry_backoff,
-        default_timeout=settings.default_timeout,
-    )
-
-    def forget_deleted(old: Service | None, new: Service | None) -> None:
-        if old is not None and new is None:
-            ledger.forget_service(old.name)
-
-    services.add_listener(forget_deleted)
+    if capacity is None:
+        memory = parse_memory(settings.total_memory) if settings.total_memory else None
+        capacity = MachineCapacity(settings.total_cpu, memory)
+    if executor is None:
+        executor = build_executor(settings, capacity, storage, data)
+    services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
+    services.add_checker(executor.check)
+    services.add_listener(executor.service_changed)
+    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff)
+    jobs = JobService(ledger, dispatcher, executor, max_attempts=settings.max_attempts)
+    services.add_listener(jobs.service_changed)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
-    scripts = ScriptInvoker(settings.data_dir / "runs", backend, storage, settings.log_cap)
-    invocations = Invocations(services, capacity, scripts, handlers, settings.default_timeout)
+    invocations = Invocations(services, executor, settings.default_timeout)
     return Platform(
         settings=settings,
         admin=admin,
@@ -142,7 +148,7 @@ def build_platform(
         reconciler=reconciler,
         capacity=capacity,
         invocations=invocations,
-        handlers=handlers,
+        executor=executor,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
     )

@@ -1,1 +1,1 @@
-"""What happens inside one job: download the input, run the script, upload the outputs."""
+"""One run of a service: stage in, run, stage out, answer. Imports nothing above it."""

@@ -3,33 +3,6 @@
 import base64
 import binascii
 import json
-from datetime import datetime
-from typing import Any
-from urllib.parse import quote
-
-from sluice.domain.job import ObjectRef
-
-
-def storage_event(ref: ObjectRef, size: int, event_time: datetime) -> bytes:
-    """A MinIO-style ObjectCreated notification, as OSCAR's supervisor receives one."""
-    record: dict[str, Any] = {
-        "eventVersion": "2.0",
-        "eventSource": "minio:s3",
-        "awsRegion": "",
-        "eventTime": event_time.isoformat().replace("+00:00", "Z"),
-        "eventName": "s3:ObjectCreated:Put",
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "bucket": {"name": ref.bucket, "arn": f"arn:aws:s3:::{ref.bucket}"},
-            "object": {"key": quote(ref.key), "size": size, "eTag": ref.etag},
-        },
-    }
-    body = {
-        "EventName": "s3:ObjectCreated:Put",
-        "Key": f"{ref.bucket}/{ref.key}",
-        "Records": [record],
-    }
-    return json.dumps(body).encode()
 
 
 def event_time_of(payload: bytes | None) -> str:

@@ -1,107 +1,137 @@
-"""One attempt of one file job: download the input, run the script under limits, upload."""
+"""One run of a script service, as plain functions: a file job's attempt and a synchronous call.
 
-from dataclasses import dataclass
+Each stages its input, builds the environment once, runs ``/bin/sh script.sh`` on the runtime it
+is given (a local process, a container), stages the outputs out and says how it went. Nothing
+here knows about the ledger or the API, so the same steps run inside a Kubernetes pod
+(``python -m sluice.supervisor``).
+"""
+
+import uuid
 from pathlib import Path
 from threading import Event
 
-from sluice.backends.base import Backend
-from sluice.core.services import ServiceRecord
-from sluice.core.storage import StorageResolver
-from sluice.domain.job import Job
+from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service
 from sluice.errors import SluiceError
-from sluice.supervisor.event import decode_body, event_time_of, event_variable
-from sluice.supervisor.paths import safe_file_name
-from sluice.supervisor.workspace import (
-    Notes,
-    Workspace,
-    base_environment,
-    script_spec,
-    upload_outputs,
-)
+from sluice.runtimes.base import Limits, Mount, Outcome, ProcessSpec, Runtime
+from sluice.storage.resolver import StorageResolver
+from sluice.supervisor.environment import job_environment
+from sluice.supervisor.response import encode_response
+from sluice.supervisor.stage import stage_body, stage_in, stage_out
+from sluice.supervisor.task import CallTask, JobTask
+from sluice.supervisor.workspace import Notes, Workspace
+
+SCRIPT_NAME = "script.sh"
 
 
-@dataclass
-class JobReport:
-    succeeded: bool
-    exit_code: int | None
-    reason: str
-    log: str = ""
+def run_job(
+    task: JobTask,
+    storage: StorageResolver,
+    runtime: Runtime,
+    work_dir: Path,
+    *,
+    log_cap: int,
+    cancel: Event | None = None,
+) -> JobReport:
+    """One attempt of a file job. Failures are reported, not raised."""
+    workspace = Workspace.fresh(work_dir, task.job.id)
+    notes = Notes()
+    try:
+        report = _attempt(task, storage, runtime, workspace, notes, log_cap, cancel)
+    except SluiceError as exc:
+        notes.add(str(exc), "ERROR")
+        report = JobReport(False, None, str(exc))
+    finally:
+        workspace.remove()
+    report.log = notes.around(workspace.take_log(), log_cap)
+    return report
 
 
-class JobRunner:
-    def __init__(
-        self,
-        work_dir: Path,
-        backend: Backend,
-        storage: StorageResolver,
-        log_cap: int,
-        default_timeout: float,
-    ) -> None:
-        self.work_dir = work_dir
-        self._backend = backend
-        self._storage = storage
-        self._log_cap = log_cap
-        self._default_timeout = default_timeout
+def _attempt(
+    task: JobTask,
+    storage: StorageResolver,
+    runtime: Runtime,
+    workspace: Workspace,
+    notes: Notes,
+    log_cap: int,
+    cancel: Event | None,
+) -> JobReport:
+    job, service = task.job, task.service
+    input_path = stage_in(job, service, storage, workspace.input_dir, notes)
+    env = job_environment(
+        service, task.token, workspace, input_path, job.id, event=job.payload, source=job.source
+    )
+    notes.add(f"Running the script of service {service.name!r}")
+    spec = script_spec(service, workspace, env, task.timeout, log_cap, job=job.id)
+    result = runtime.run(spec, cancel)
+    if not result.succeeded:
+        notes.add(f"Script failed: {result.reason}", "ERROR")
+        return JobReport(False, result.exit_code, result.reason)
+    outputs = stage_out(service, storage, workspace.output_dir)
+    notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
+    return JobReport(True, result.exit_code, "")
 
-    def run(self, job: Job, record: ServiceRecord, cancel: Event | None = None) -> JobReport:
-        workspace = Workspace.fresh(self.work_dir, job.id)
-        notes = Notes()
-        try:
-            report = self._attempt(job, record, workspace, notes, cancel)
-        except SluiceError as exc:
-            notes.add(str(exc), "ERROR")
-            report = JobReport(False, None, str(exc))
-        finally:
-            workspace.remove()
-        report.log = notes.around(workspace.take_log(), self._log_cap)
-        return report
 
-    def _attempt(
-        self,
-        job: Job,
-        record: ServiceRecord,
-        workspace: Workspace,
-        notes: Notes,
-        cancel: Event | None,
-    ) -> JobReport:
-        service = record.service
-        input_path = self.stage_in(job, service, workspace.input_dir, notes)
-        env = self.environment(job, record, workspace, input_path)
+def run_call(
+    task: CallTask,
+    storage: StorageResolver,
+    runtime: Runtime,
+    work_dir: Path,
+    *,
+    log_cap: int,
+    cancel: Event | None = None,
+) -> SyncResult:
+    """A synchronous call: the body is the input file; the answer is what OSCAR answers."""
+    service = task.service
+    run_id = f"{service.name}-run-{uuid.uuid4()}"
+    workspace = Workspace.fresh(work_dir, run_id)
+    notes = Notes()
+    try:
+        input_path = stage_body(task.body, workspace.input_dir, f"event-file-{run_id}")
+        env = job_environment(service, task.token, workspace, input_path, run_id, event=task.body)
         notes.add(f"Running the script of service {service.name!r}")
-        timeout = service.timeout or self._default_timeout
-        spec = script_spec(service, workspace, env, timeout, self._log_cap)
-        result = self._backend.run(spec, cancel)
+        spec = script_spec(service, workspace, env, task.timeout, log_cap)
+        result = runtime.run(spec, cancel)
+        output = workspace.take_log()
+        if result.outcome is Outcome.TIMED_OUT:
+            message = f"service {service.name!r} did not answer within {task.limit:g} s\n"
+            return SyncResult(504, message.encode())
         if not result.succeeded:
             notes.add(f"Script failed: {result.reason}", "ERROR")
-            return JobReport(False, result.exit_code, result.reason)
-        outputs = upload_outputs(service, self._storage, workspace.output_dir)
-        notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
-        return JobReport(True, result.exit_code, "")
+            return SyncResult(500, notes.around(output, log_cap).encode())
+        stage_out(service, storage, workspace.output_dir)
+        notes.add("Script finished")
+        text = output if service.log_level == "CRITICAL" else notes.around(output, log_cap)
+        return SyncResult(200, encode_response(workspace.output_dir, text))
+    finally:
+        workspace.remove()
+        workspace.log_path.unlink(missing_ok=True)
 
-    def stage_in(self, job: Job, service: Service, input_dir: Path, notes: Notes) -> Path:
-        if job.source is not None:
-            target = input_dir / safe_file_name(job.source.key)
-            if not service.file_stage_in:
-                notes.add(f"Downloading {job.source.bucket}/{job.source.key}")
-                provider = self._storage.open(service, job.source.provider)
-                provider.download_file(f"{job.source.bucket}/{job.source.key}", target)
-            return target
-        target = input_dir / f"event-file-{job.id}"
-        target.write_bytes(decode_body(job.payload or b""))
-        return target
 
-    def environment(
-        self, job: Job, record: ServiceRecord, workspace: Workspace, input_path: Path
-    ) -> dict[str, str]:
-        env = base_environment(record.service, record.token, workspace, input_path, job.id)
-        if job.source is not None:
-            env["STORAGE_OBJECT_KEY"] = job.source.key
-            env["EVENT_TIME"] = event_time_of(job.payload)
-        event = event_variable(job.payload)
-        if event is not None:
-            env["EVENT"] = event
-        return env
+def script_spec(
+    service: Service,
+    workspace: Workspace,
+    env: dict[str, str],
+    timeout: float,
+    log_cap: int,
+    job: str = "",
+) -> ProcessSpec:
+    """``/bin/sh script.sh``, as OSCAR's supervisor runs it: never through its shebang."""
+    script = workspace.path / SCRIPT_NAME
+    script.write_text(service.script)
+    limits = Limits(service.cpu_cores, service.memory_bytes, timeout)
+    labels = {"sluice.service": service.name, **({"sluice.job": job} if job else {})}
+    return ProcessSpec(
+        ["/bin/sh", str(script)],
+        workspace.path,
+        env,
+        limits,
+        workspace.log_path,
+        log_cap=log_cap,
+        image=service.image,
+        mounts=(Mount(workspace.path),),
+        labels=labels,
+    )
 
 
 def _listing(items: list[str]) -> str:

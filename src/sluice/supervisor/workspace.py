@@ -1,19 +1,10 @@
-"""The pieces every run of a service shares, file job or synchronous call: a private folder,
-the environment OSCAR's supervisor sets, the script's process spec and the output upload."""
+"""A run's private folder (input, output, script and the log beside it) and the supervisor's own
+log lines, shared by file jobs, synchronous calls and handler invocations."""
 
-import os
 import shutil
-import socket
-import stat
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sluice.backends.base import Limits, ProcessSpec
-from sluice.core.storage import StorageResolver
-from sluice.domain.service import Service
-from sluice.supervisor.paths import output_files
 
 
 @dataclass(frozen=True)
@@ -26,7 +17,8 @@ class Workspace:
     def fresh(cls, root: Path, name: str) -> "Workspace":
         workspace = cls(root / name)
         shutil.rmtree(workspace.path, ignore_errors=True)  # left by an attempt a crash cut short
-        workspace.input_dir.mkdir(parents=True)
+        workspace.path.mkdir(mode=0o700, parents=True)
+        workspace.input_dir.mkdir()
         workspace.output_dir.mkdir()
         return workspace
 
@@ -70,61 +62,3 @@ class Notes:
         if len(text) > cap:
             text = text[:cap] + "\n[log truncated]\n"
         return text
-
-
-def base_environment(
-    service: Service, token: str, workspace: Workspace, input_path: Path, run_id: str
-) -> dict[str, str]:
-    env = {
-        "PATH": job_path(),
-        "LANG": "C.UTF-8",
-        "HOME": str(workspace.path),
-        "INPUT_FILE_PATH": str(input_path),
-        "TMP_INPUT_DIR": str(workspace.input_dir),
-        "TMP_OUTPUT_DIR": str(workspace.output_dir),
-        "JOB_UUID": run_id,
-        "RESOURCE_ID": socket.gethostname(),
-        "OSCAR_SERVICE_NAME": service.name,
-        "OSCAR_SERVICE_TOKEN": token,
-        "OSCAR_SERVICE_BASE_PATH": "",
-    }
-    if service.pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(service.pythonpath)
-    env.update(service.environment.variables)
-    env.update(service.environment.secrets)
-    return env
-
-
-def job_path() -> str:
-    """``PATH`` for jobs: Sluice's own interpreter first, so ``python3`` in a script is the one
-    Sluice runs on (with its virtual environment's packages)."""
-    inherited = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
-    return os.pathsep.join([str(Path(sys.executable).parent), inherited])
-
-
-def script_spec(
-    service: Service, workspace: Workspace, env: dict[str, str], timeout: float, log_cap: int
-) -> ProcessSpec:
-    """Run the script with its own shebang, or ``/bin/sh`` as OSCAR does when it has none."""
-    script = workspace.path / "script.sh"
-    script.write_text(service.script)
-    if service.script.startswith("#!"):
-        script.chmod(script.stat().st_mode | stat.S_IXUSR)
-        argv = [str(script)]
-    else:
-        argv = ["/bin/sh", str(script)]
-    limits = Limits(service.cpu_cores, service.memory_bytes, timeout)
-    return ProcessSpec(argv, workspace.path, env, limits, workspace.log_path, log_cap=log_cap)
-
-
-def upload_outputs(service: Service, storage: StorageResolver, output_dir: Path) -> list[str]:
-    """Every output file that passes an output's filters, to that output's path."""
-    uploaded: list[str] = []
-    files = list(output_files(output_dir))
-    for target in service.output:
-        provider = storage.open(service, target.storage_provider)
-        for local, name in files:
-            if target.accepts(name):
-                provider.upload_file(local, f"{target.path}/{name}")
-                uploaded.append(f"{target.storage_provider}:{target.path}/{name}")
-    return uploaded

@@ -5,12 +5,13 @@ import logging
 import threading
 from datetime import timedelta
 
-from sluice.core.services import ServiceManager, ServiceRecord
-from sluice.core.storage import StorageResolver
+from sluice.core.services import ServiceManager
 from sluice.domain.job import ObjectRef
 from sluice.domain.parts import StoragePath
+from sluice.domain.service import ServiceRecord
 from sluice.errors import SluiceError
 from sluice.state.jobs import JobLedger
+from sluice.storage.resolver import StorageResolver
 from sluice.triggers.router import EventRouter, relative_name
 
 log = logging.getLogger(__name__)

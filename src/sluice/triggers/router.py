@@ -9,7 +9,7 @@ from sluice.core.services import ServiceManager
 from sluice.domain.job import Job, ObjectRef
 from sluice.domain.parts import StoragePath
 from sluice.domain.service import Service
-from sluice.supervisor.event import storage_event
+from sluice.triggers.s3_events import storage_event
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,13 @@
-"""S3/MinIO event notifications (the body MinIO posts to OSCAR's ``/job/{service}``)."""
+"""S3/MinIO event notifications: parsing the body MinIO posts to OSCAR's ``/job/{service}``, and
+building the one a job sees for a stored object."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
+from sluice.domain.job import ObjectRef
 from sluice.errors import Invalid
 
 STORAGE_SOURCES = ("aws:s3", "minio:s3")
@@ -64,3 +67,25 @@ def _parse_time(value: Any) -> datetime:
         except ValueError:
             pass
     return datetime.now(UTC)
+
+
+def storage_event(ref: ObjectRef, size: int, event_time: datetime) -> bytes:
+    """A MinIO-style ObjectCreated notification, as OSCAR's supervisor receives one."""
+    record: dict[str, Any] = {
+        "eventVersion": "2.0",
+        "eventSource": "minio:s3",
+        "awsRegion": "",
+        "eventTime": event_time.isoformat().replace("+00:00", "Z"),
+        "eventName": "s3:ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": ref.bucket, "arn": f"arn:aws:s3:::{ref.bucket}"},
+            "object": {"key": quote(ref.key), "size": size, "eTag": ref.etag},
+        },
+    }
+    body = {
+        "EventName": "s3:ObjectCreated:Put",
+        "Key": f"{ref.bucket}/{ref.key}",
+        "Records": [record],
+    }
+    return json.dumps(body).encode()

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from sluice.backends.process import _kill_group
 from sluice.errors import Invalid
+from sluice.procs import kill_group
 from sluice.workers.channel import HEADER
 from sluice.workers.worker import WORKER_MAIN
 
@@ -83,6 +83,6 @@ def _run(
     try:
         return process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(process.pid, signal.SIGKILL)  # still unreaped: the group is ours
+        kill_group(process.pid, signal.SIGKILL)  # still unreaped: the group is ours
         process.communicate()
         raise Invalid(f"handler {handler!r}: importing took longer than {timeout:g} s") from None

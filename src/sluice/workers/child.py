@@ -1,8 +1,8 @@
 """One worker process seen from the parent: spawn, message, watch memory and time, end.
 
-The process runs in its own session and is ended the way ``sluice.backends.process``
-ends a job: its leader stays unreaped until the whole group has been killed, so the group
-id cannot be reused under us, and orphans are reaped when we are a child subreaper.
+The process runs in its own session and is ended as ``sluice.procs`` ends any process tree:
+its leader stays unreaped until the whole group has been killed, so the group id cannot be
+reused under us, and orphans are reaped when we are a child subreaper.
 """
 
 import contextlib
@@ -17,17 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sluice.backends.process import (
+from sluice.domain.quantity import format_memory
+from sluice.errors import BackendError
+from sluice.procs import (
     FIRST_POLL,
     KILL_GRACE,
     POLL_INTERVAL,
-    _become_subreaper,
-    _kill_group,
-    _signal_name,
-    _Tree,
+    ProcessTree,
+    become_subreaper,
+    describe_exit,
+    kill_group,
 )
-from sluice.domain.quantity import format_memory
-from sluice.errors import BackendError
 from sluice.workers.channel import ChannelClosed, ProtocolError, Reader, write_message
 
 EXIT_WAIT = 1.0  # seconds an idle worker gets to exit on its own once stdin is closed
@@ -72,26 +72,20 @@ def _spawn(
         raise BackendError(f"python {argv[0]!r} cannot be run: {exc.strerror}") from exc
 
 
-def describe_exit(returncode: int) -> str:
-    if returncode >= 0:
-        return f"exit code {returncode}"
-    return f"killed by signal {_signal_name(-returncode)}"
-
-
 class WorkerProcess:
     """The child and its pipes. Not thread-safe except ``signal`` and ``exited``."""
 
     def __init__(
         self, argv: list[str], cwd: Path, env: dict[str, str], memory: int | None, log_cap: int
     ) -> None:
-        _become_subreaper()
+        become_subreaper()
         self._log_fd = _open_log()
         try:
             self._popen = _spawn(argv, cwd, env, self._log_fd)
         except BackendError:
             os.close(self._log_fd)
             raise
-        self._tree = _Tree(self._popen.pid)
+        self._tree = ProcessTree(self._popen.pid)
         assert self._popen.stdout is not None and self._popen.stdin is not None
         self._reader = Reader(self._popen.stdout.fileno())
         self._memory = memory
@@ -179,7 +173,7 @@ class WorkerProcess:
     def signal(self, sig: int) -> None:
         with self._reap_lock:
             if not self._reaping:
-                _kill_group(self._popen.pid, sig)
+                kill_group(self._popen.pid, sig)
 
     def terminate(self, grace: float) -> None:
         """SIGTERM the group and give the leader ``grace`` seconds to exit."""

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sluice.core.capacity import Reservation
+from sluice.capacity import Reservation
 from sluice.errors import BackendError
 from sluice.workers.worker import HandlerWorker
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sluice.backends.process import KILL_GRACE
 from sluice.errors import BackendError
+from sluice.procs import KILL_GRACE
 from sluice.workers.channel import ProtocolError
 from sluice.workers.child import Stopped, WorkerProcess
 

@@ -7,12 +7,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import PlatformDep, ServiceCaller
+from sluice.api.ports import Platform
 from sluice.domain.job import ObjectRef
 from sluice.domain.parts import DEFAULT_PROVIDER
 from sluice.errors import Invalid
-from sluice.server.platform import Platform
-from sluice.supervisor.event import storage_event
-from sluice.triggers.s3_events import is_storage_event, parse_storage_event
+from sluice.triggers.s3_events import is_storage_event, parse_storage_event, storage_event
 
 router = APIRouter(tags=["invocation"])
 

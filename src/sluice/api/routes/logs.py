@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.domain.job import Job, JobStatus
-from sluice.server.platform import Platform
 
 router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["logs"])
 
@@ -57,15 +56,7 @@ async def list_jobs(service: str, platform: PlatformDep, page: str = "") -> dict
 @router.get("/logs/{service}/{job}", response_class=PlainTextResponse)
 async def job_log(service: str, job: str, platform: PlatformDep) -> str:
     """The log of one job: the supervisor's lines and the script's output (live while running)."""
-    return await run_in_threadpool(_log_text, platform, service, job)
-
-
-def _log_text(platform: Platform, service: str, job_id: str) -> str:
-    stored = platform.jobs.ledger.log_of(service, job_id)
-    live = platform.settings.data_dir / "jobs" / f"{job_id}.log"
-    if not stored and live.exists():
-        return live.read_text(errors="replace")
-    return stored
+    return await run_in_threadpool(platform.jobs.log_of, service, job)
 
 
 @router.delete("/logs/{service}", status_code=204)

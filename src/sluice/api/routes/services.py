@@ -8,9 +8,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.api.body import read_json
-from sluice.core.services import ServiceRecord
-from sluice.domain.service import Service, to_wire
-from sluice.server.platform import Platform
+from sluice.api.ports import Platform
+from sluice.domain.service import Service, ServiceRecord, to_wire
 
 router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["services"])
 

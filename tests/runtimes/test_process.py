@@ -1,4 +1,4 @@
-"""ProcessBackend against real processes: no mocks."""
+"""The process runtime against real processes: no mocks."""
 
 import os
 import sys
@@ -9,10 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sluice.backends.base import Backend, Limits, Outcome, ProcessSpec, RunResult
-from sluice.backends.process import ProcessBackend
-from sluice.backends.registry import get_backend, known_backends
 from sluice.errors import BackendError, Invalid
+from sluice.runtimes.base import Limits, Outcome, ProcessSpec, RunResult, Runtime
+from sluice.runtimes.process import ProcessRuntime
+from sluice.runtimes.registry import get_runtime, known_runtimes
 
 MiB = 2**20
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
@@ -38,8 +38,8 @@ def spec_for(
 
 
 def run(spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
-    backend: Backend = ProcessBackend()
-    return backend.run(spec, cancel)
+    runtime: Runtime = ProcessRuntime()
+    return runtime.run(spec, cancel)
 
 
 def assert_gone(pid: int) -> None:
@@ -225,7 +225,7 @@ def test_no_child_of_ours_is_left_behind(tmp_path: Path) -> None:
 
 
 def test_registry() -> None:
-    assert isinstance(get_backend("process"), ProcessBackend)
-    assert "process" in known_backends()
-    with pytest.raises(Invalid, match="known backends: process"):
-        get_backend("nomad")
+    assert isinstance(get_runtime("process"), ProcessRuntime)
+    assert "process" in known_runtimes()
+    with pytest.raises(Invalid, match="known runtimes: process"):
+        get_runtime("nomad")

@@ -5,22 +5,25 @@ import threading
 from sluice.domain.parts import DEFAULT_PROVIDER, MinIOProvider
 from sluice.domain.service import Service
 from sluice.errors import Invalid
-from sluice.storage import StorageProvider, open_provider
+from sluice.storage.base import StorageProvider
+from sluice.storage.registry import open_provider
 
 
 class StorageResolver:
     """Opens providers by their FDL name: ``minio.default`` is Sluice's own object store."""
 
-    def __init__(self, object_store: MinIOProvider) -> None:
-        self._object_store = object_store
-        self._default: StorageProvider | None = None
+    def __init__(self, object_store: MinIOProvider, default: StorageProvider | None = None) -> None:
+        """``object_store`` describes Sluice's own store; ``default`` is a provider for it
+        (opened from ``object_store`` on first use when not given)."""
+        self.object_store = object_store
+        self._default = default
         self._lock = threading.Lock()
 
     @property
     def default(self) -> StorageProvider:
         with self._lock:
             if self._default is None:
-                self._default = open_provider("minio", self._object_store.model_dump())
+                self._default = open_provider("minio", self.object_store.model_dump())
             return self._default
 
     def open(self, service: Service, provider: str) -> StorageProvider:

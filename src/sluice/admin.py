@@ -5,8 +5,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
-
 
 @dataclass(frozen=True)
 class AdminCredentials:
@@ -16,13 +14,13 @@ class AdminCredentials:
     stored_at: Path | None
 
 
-def load_admin(user: str, password: str | None, data_dir: Path) -> AdminCredentials:
+def load_admin(user: str, password: str | None, path: Path) -> AdminCredentials:
+    """The given password, or the one kept at ``path`` (made there on the first start)."""
     if password:
         return AdminCredentials(user, password, generated=False, stored_at=None)
-    path = data_dir / PASSWORD_FILE
     if path.exists():
         return AdminCredentials(user, path.read_text().strip(), generated=False, stored_at=path)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     new_password = secrets.token_urlsafe(18)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -1,10 +1,16 @@
-"""The machine's CPU and memory, handed out to jobs so that they never add up to more."""
+"""CPU and memory handed out to jobs so that they never add up to more than there is.
+
+``Capacity`` is what the dispatcher, the executors and the worker pools need; this machine's
+implementation is ``MachineCapacity``. A cluster's capacity (the Kubernetes runtime) implements
+the same Protocol.
+"""
 
 import math
 import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import Protocol
 
 import psutil
 
@@ -56,8 +62,33 @@ class Reservation:
         self.release()
 
 
-class Capacity:
-    """Thread-safe bookkeeping of requests against totals; it neither waits nor queues."""
+class Capacity(Protocol):
+    """Totals and what is in use; ``try_acquire`` neither waits nor queues."""
+
+    @property
+    def total_cpu(self) -> float: ...
+    @property
+    def total_memory(self) -> int: ...
+    @property
+    def used_cpu(self) -> float: ...
+    @property
+    def used_memory(self) -> int: ...
+    @property
+    def free_cpu(self) -> float: ...
+    @property
+    def free_memory(self) -> int: ...
+
+    def fits_ever(self, cpu: float, memory: int) -> bool:
+        """False for a request larger than everything there is: it could never run."""
+        ...
+
+    def try_acquire(self, cpu: float, memory: int) -> "Reservation | None":
+        """A reservation if the request fits in what is free now, else None."""
+        ...
+
+
+class MachineCapacity:
+    """This machine's CPUs and memory (or the totals given): thread-safe bookkeeping."""
 
     def __init__(self, total_cpu: float | None = None, total_memory: int | None = None) -> None:
         cpu = _machine_cpus() if total_cpu is None else total_cpu

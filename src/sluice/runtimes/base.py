@@ -1,7 +1,8 @@
-"""The execution backend seam: run one job's command under limits and say how it ended."""
+"""The runtime seam: run one command under limits, somewhere (a local process, a container),
+and say how it ended."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +24,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder a containerised command sees, at the same path."""
+
+    path: Path
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     argv: list[str]
     cwd: Path
@@ -30,6 +39,9 @@ class ProcessSpec:
     limits: Limits
     log_path: Path  # combined stdout+stderr are written here, capped
     log_cap: int = 1_048_576  # bytes of output kept; the rest is dropped with a note
+    image: str = ""  # the container image, for runtimes that run one
+    mounts: tuple[Mount, ...] = ()  # what a container sees of the host: cwd's folder at least
+    labels: dict[str, str] = field(default_factory=dict)  # for finding it again (job, service)
 
     def __post_init__(self) -> None:
         if not self.argv:
@@ -59,10 +71,10 @@ class RunResult:
         return self.outcome is Outcome.SUCCEEDED
 
 
-class Backend(Protocol):
-    """Runs jobs. ``run`` blocks until every process of the job is gone; call it from a
-    worker thread. Setting ``cancel`` stops the job (outcome CANCELLED). Raises
-    ``BackendError`` when the job cannot be started at all."""
+class Runtime(Protocol):
+    """Runs commands. ``run`` blocks until every process of the command is gone; call it from
+    a worker thread. Setting ``cancel`` stops it (outcome CANCELLED). Raises ``BackendError``
+    when it cannot be started at all."""
 
     name: str
 

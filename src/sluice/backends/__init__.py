@@ -1,1 +1,0 @@
-"""Execution backends: where and how a job's process runs."""

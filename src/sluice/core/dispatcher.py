@@ -1,0 +1,185 @@
+"""The dispatcher: claims due jobs from the durable ledger when their executor has room, starts
+them, and records how each ended: success, a retry after a backoff, or a dead letter.
+
+One thread reads the ledger; the work itself runs wherever the executor runs it, and reports
+back through a callback. A crash at any point loses nothing: the ledger still has every job,
+and ``recover_interrupted`` runs the ones left Running again on the next start.
+"""
+
+import logging
+import threading
+import time
+
+from sluice.core.services import ServiceManager
+from sluice.domain.job import Job
+from sluice.domain.results import JobReport
+from sluice.domain.retry import RetryPolicy
+from sluice.domain.service import ServiceRecord
+from sluice.errors import Invalid, NotFound
+from sluice.execution.base import Execution, Executor, Reports, Slot
+from sluice.state.jobs import JobLedger
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT = 0.5  # seconds between ledger reads when nothing wakes the dispatcher
+
+
+class Dispatcher:
+    def __init__(
+        self, ledger: JobLedger, services: ServiceManager, executor: Executor, backoff: float
+    ) -> None:
+        self._ledger = ledger
+        self._services = services
+        self._executor = executor
+        self._backoff = backoff
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._running: dict[str, tuple[str, Execution]] = {}  # job id → (service, execution)
+        self._wait = IDLE_WAIT
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        recovered = self._ledger.recover_interrupted()
+        if recovered:
+            log.info("re-queued %d job(s) interrupted by the last shutdown", recovered)
+        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop dispatching and cancel running work; the ledger re-runs it on the next start."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for execution in self._executions():
+            execution.cancel()
+
+    def cancel_service(self, service: str) -> int:
+        """Cancel every running job of ``service``; how many were running."""
+        doomed = self._executions(service)
+        for execution in doomed:
+            execution.cancel()
+        return len(doomed)
+
+    def live_log(self, job_id: str) -> str | None:
+        with self._lock:
+            running = self._running.get(job_id)
+        return None if running is None else running[1].live_log(job_id)
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def _executions(self, service: str | None = None) -> list[Execution]:
+        """Each running execution once (a batch runs several jobs)."""
+        with self._lock:
+            found = {id(e): e for s, e in self._running.values() if service in (None, s)}
+        return list(found.values())
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            self._wait = IDLE_WAIT
+            try:
+                self._dispatch_due()
+            except Exception:
+                log.exception("dispatching jobs failed; retrying")
+            self._wake.wait(self._wait)
+
+    def _dispatch_due(self) -> None:
+        waiting: dict[str, list[Job]] = {}
+        for job in self._ledger.due():
+            if not self._is_running(job.id):
+                waiting.setdefault(job.service, []).append(job)
+        for name, jobs in waiting.items():
+            if self._stopping.is_set():
+                return
+            record = self._record_of(name)
+            if record is not None:
+                self._dispatch_service(record, jobs)
+
+    def _dispatch_service(self, record: ServiceRecord, jobs: list[Job]) -> None:
+        """Start batches of the service's due jobs, oldest first, while its executor has room;
+        a partial batch waits up to the service's batch wait for more."""
+        service = record.service
+        policy = self._executor.batching(service)
+        while jobs:
+            batch, jobs = jobs[: policy.size], jobs[policy.size :]
+            age = time.time() - batch[0].created_at.timestamp()
+            if len(batch) < policy.size and age < policy.wait:
+                self._wait = min(self._wait, policy.wait - age)
+                return
+            try:
+                slot = self._executor.reserve(service)
+            except Invalid as exc:  # it can never run here: fail for good, now
+                self._refuse(batch, str(exc))
+                continue
+            if slot is None:
+                return  # full: the rest of this service's jobs wait for the next round
+            self._start(slot, record, batch)
+
+    def _start(self, slot: Slot, record: ServiceRecord, batch: list[Job]) -> None:
+        claimed = [job for job in batch if self._ledger.claim(job.id)]
+        if not claimed:
+            slot.release()
+            return
+        jobs = [self._ledger.load(job.id) for job in claimed]
+        try:
+            execution = self._executor.start(slot, record, jobs)
+        except Exception as exc:
+            log.exception("cannot start jobs of %s", record.service.name)
+            slot.release()
+            for job in jobs:
+                self._record(job, JobReport(False, None, f"cannot start: {exc}"))
+            return
+        with self._lock:
+            for job in jobs:
+                self._running[job.id] = (record.service.name, execution)
+        execution.add_done_callback(lambda reports: self._finished(jobs, reports))
+
+    def _finished(self, jobs: list[Job], reports: Reports) -> None:
+        try:
+            for job, report in zip(jobs, reports, strict=True):
+                # Cut short by shutdown: stays Running and is recovered on the next start.
+                if not (self._stopping.is_set() and not report.succeeded):
+                    self._record(job, report)
+        except Exception:
+            log.exception("cannot record the end of jobs %s", ", ".join(j.id for j in jobs))
+        finally:
+            with self._lock:
+                for job in jobs:
+                    self._running.pop(job.id, None)
+            self._wake.set()
+
+    def _refuse(self, batch: list[Job], reason: str) -> None:
+        for job in batch:
+            if self._ledger.claim(job.id):
+                self._ledger.fail(job.id, None, reason, reason + "\n", retry_in=None)
+
+    def _is_running(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._running
+
+    def _record_of(self, name: str) -> ServiceRecord | None:
+        try:
+            return self._services.get(name)
+        except NotFound:
+            self._ledger.forget_service(name)
+            return None
+
+    def _record(self, job: Job, report: JobReport) -> None:
+        if report.succeeded:
+            self._ledger.succeed(job.id, report.exit_code or 0, report.log)
+            log.info("job %s succeeded", job.id)
+            return
+        attempt = self._ledger.attempts(job.id)
+        retry_in = RetryPolicy(job.max_attempts, self._backoff).delay_after(attempt)
+        self._ledger.fail(job.id, report.exit_code, report.reason, report.log, retry_in)
+        if retry_in is None:
+            log.warning("job %s failed for good (%s): now a dead letter", job.id, report.reason)
+        else:
+            log.info("job %s failed (%s); retry in %.1f s", job.id, report.reason, retry_in)

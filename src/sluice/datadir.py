@@ -1,0 +1,40 @@
+"""The data dir's layout, spelled out once: everything a running Sluice keeps on disk."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def jobs(self) -> Path:
+        """File jobs' folders while they run, each with its live log beside it."""
+        return self.root / "jobs"
+
+    def job_log(self, job_id: str) -> Path:
+        return self.jobs / f"{job_id}.log"
+
+    @property
+    def runs(self) -> Path:
+        """Synchronous calls' folders while they run."""
+        return self.root / "runs"
+
+    @property
+    def workers(self) -> Path:
+        """Warm handler workers' folders, one per service."""
+        return self.root / "workers"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "sluice.db"
+
+    @property
+    def admin_password(self) -> Path:
+        return self.root / "admin-password"
+
+    @property
+    def engine_socket(self) -> Path:
+        """The container engine's API socket, when Sluice starts the engine itself."""
+        return self.root / "engine" / "podman.sock"

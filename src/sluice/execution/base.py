@@ -1,0 +1,88 @@
+"""The execution seam: what the dispatcher and the sync path ask of whoever runs the work.
+
+An executor may run work here (threads around local processes or containers) or elsewhere (a
+cluster), so starting work returns a handle: wait or poll it, cancel it, read its live log, or
+be called back when it ends. Capacity is asked for first (``reserve``), so that the dispatcher
+claims jobs in the ledger only when they can start.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sluice.domain.job import Job
+from sluice.domain.results import JobReport, SyncResult
+from sluice.domain.service import Service, ServiceRecord
+
+Reports = list[JobReport]
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How many due jobs of a service one start takes, and how long a partial batch waits."""
+
+    size: int = 1
+    wait: float = 0.0  # seconds
+
+
+class Slot(Protocol):
+    """Room for one start: given back by the execution when it ends, or by ``release``."""
+
+    def release(self) -> None: ...
+
+
+class Execution(Protocol):
+    """Work started for one or more jobs; one report per job, in their order."""
+
+    @property
+    def job_ids(self) -> list[str]: ...
+
+    def wait(self, timeout: float | None = None) -> Reports | None:
+        """The reports once it has ended; None if it still runs after ``timeout`` seconds."""
+        ...
+
+    def add_done_callback(self, callback: Callable[[Reports], None]) -> None:
+        """Call ``callback(reports)`` when it ends (at once if it has), from any thread."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop it; its reports then say cancelled."""
+        ...
+
+    def live_log(self, job_id: str) -> str | None:
+        """What the job has printed so far; None when there is nothing (yet, or any more)."""
+        ...
+
+
+class Executor(Protocol):
+    name: str
+
+    def check(self, service: Service) -> list[str]:
+        """Before a service is saved: raise ``Invalid`` for one that cannot run; warnings."""
+        ...
+
+    def service_changed(self, old: Service | None, new: Service | None) -> None:
+        """After a create (old None), update or delete (new None): warm up or tear down."""
+        ...
+
+    def batching(self, service: Service) -> BatchPolicy: ...
+
+    def reserve(self, service: Service) -> Slot | None:
+        """Room to start one batch now, else None. Raises ``Invalid`` if it never will be."""
+        ...
+
+    def why_waiting(self, service: Service) -> str:
+        """For people: why a Pending job of ``service`` cannot start now ("" if not known)."""
+        ...
+
+    def start(self, slot: Slot, record: ServiceRecord, jobs: list[Job]) -> Execution:
+        """Start the jobs (whole, payloads loaded) in the room ``slot`` holds."""
+        ...
+
+    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+        """A synchronous call, answered within ``timeout`` seconds (504 otherwise)."""
+        ...
+
+    def close(self) -> None:
+        """Stop everything still running; the ledger re-runs file jobs on the next start."""
+        ...

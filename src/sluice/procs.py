@@ -1,0 +1,185 @@
+"""Process trees: find every process of a job, signal them, and reap them without races.
+
+A tree's leader runs in its own session, so its session and process group id are its pid. The
+leader is never reaped until its group has been killed, so the group id cannot be reused under
+us. On Linux this process becomes a child subreaper, so a job's orphans (``sleep 100 &``) are
+re-parented to us instead of to PID 1 and we reap them ourselves: no zombie is left behind even
+when PID 1 does not reap. Orphans are told apart from other children by their session id.
+"""
+
+import contextlib
+import ctypes
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+POLL_INTERVAL = 0.05  # seconds between samples of a process tree, once warmed up
+FIRST_POLL = 0.005  # short jobs are noticed quickly; the interval doubles up to POLL_INTERVAL
+KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@functools.cache
+def become_subreaper() -> bool:
+    """Adopt the orphans of our children (Linux); True if this process is a subreaper."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+@functools.cache
+def _has_proc_children() -> bool:
+    pid = os.getpid()
+    return os.path.exists(f"/proc/{pid}/task/{pid}/children")
+
+
+def _child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid``; reads /proc instead of psutil's scan of every process."""
+    if not _has_proc_children():
+        try:
+            return [child.pid for child in psutil.Process(pid).children()]
+        except psutil.Error:
+            return []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    children: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                children.extend(int(child) for child in listing.read().split())
+        except OSError:
+            continue
+    return children
+
+
+def _session_of(pid: int) -> int:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return -1
+
+
+def _our_children_in(session: int) -> list[int]:
+    return [pid for pid in _child_pids(os.getpid()) if _session_of(pid) == session]
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    """Signal a process group; a group that is gone (or not ours to signal) is ignored."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill_and_reap(pid: int) -> None:
+    """For our own unreaped children only: their pids cannot have been reused."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 3`` or ``killed by signal SIGKILL``, from a Popen-style return code."""
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    return f"killed by signal {signal_name(-returncode)}"
+
+
+class ProcessTree:
+    """The processes of one job: the leader's descendants and its session's orphans."""
+
+    def __init__(self, leader: int) -> None:
+        self.leader = leader  # also the session and process group id
+        self._members: dict[int, psutil.Process] = {}
+
+    def leader_exited(self) -> bool:
+        """True once the leader has exited; it stays unreaped (WNOWAIT)."""
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PID, self.leader, flags) is not None
+
+    def refresh(self) -> None:
+        members = {pid: proc for pid, proc in self._members.items() if _running(proc)}
+        todo = [self.leader, *members, *_our_children_in(self.leader)]
+        seen: set[int] = set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            if pid not in members:
+                try:
+                    members[pid] = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+            todo.extend(_child_pids(pid))
+        self._members = members
+
+    def rss(self) -> int:
+        return sum(_rss(proc) for proc in self._members.values())
+
+    def signal(self, sig: int) -> None:
+        kill_group(self.leader, sig)
+        for proc in self._members.values():
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(sig)  # psutil refuses a pid that was reused
+
+    def finish(self, leader: "subprocess.Popen[bytes]") -> int:
+        """Kill whatever is left, reap the leader and the orphans; the leader's returncode."""
+        self.signal(signal.SIGKILL)
+        returncode = leader.wait()
+        if become_subreaper():
+            self._reap_orphans()
+        return returncode
+
+    def _reap_orphans(self) -> None:
+        # Orphans reach us only as their parents die, so go on until the group is empty.
+        deadline = time.monotonic() + KILL_GRACE
+        while time.monotonic() < deadline:
+            orphans = _our_children_in(self.leader)
+            for pid in orphans:
+                _kill_and_reap(pid)
+            if not orphans:
+                if not _group_exists(self.leader):
+                    return
+                time.sleep(0.002)
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running()
+    except psutil.Error:
+        return False
+
+
+def _rss(proc: psutil.Process) -> int:
+    try:
+        return int(proc.memory_info().rss)
+    except psutil.Error:
+        return 0

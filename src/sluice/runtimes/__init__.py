@@ -1,0 +1,1 @@
+"""Runtimes: where a command runs (a local process, a container), behind one Protocol."""

@@ -1,0 +1,169 @@
+"""The process runtime: each job is a local process tree in its own session, watched for
+memory, time and cancel. Every process of the job is ended before ``run`` returns (see
+``sluice.procs`` for how trees are found and reaped without races).
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+from sluice.domain.quantity import format_memory
+from sluice.errors import BackendError
+from sluice.procs import (
+    FIRST_POLL,
+    KILL_GRACE,
+    POLL_INTERVAL,
+    ProcessTree,
+    become_subreaper,
+    signal_name,
+)
+from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
+
+
+class _Log:
+    """The job's output file. Trimmed to ``cap`` bytes while the job runs, so a chatty job
+    cannot fill the disk: the file is in append mode, so the job's next write lands at
+    the new end, and the final trim keeps only the first ``cap`` bytes."""
+
+    def __init__(self, spec: ProcessSpec) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+        try:
+            self.fd = os.open(spec.log_path, flags, 0o600)
+        except OSError as exc:
+            raise BackendError(f"cannot write the job log: {exc.strerror}") from exc
+        self._cap = spec.log_cap
+        self._dropped = 0
+
+    def trim(self) -> None:
+        size = os.fstat(self.fd).st_size
+        if size > self._cap:
+            os.ftruncate(self.fd, self._cap)
+            self._dropped += size - self._cap
+
+    def close(self) -> None:
+        try:
+            self.trim()
+            if self._dropped:
+                note = (
+                    f"\n[sluice] log truncated: only the first {self._cap} bytes of output "
+                    f"are kept; {self._dropped} more bytes were dropped\n"
+                )
+                os.write(self.fd, note.encode())
+        finally:
+            os.close(self.fd)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    outcome: Outcome
+    reason: str
+    graceful: bool  # SIGTERM first, SIGKILL after KILL_GRACE
+
+
+def _spawn(spec: ProcessSpec, log_fd: int) -> "subprocess.Popen[bytes]":
+    try:
+        return subprocess.Popen(
+            spec.argv,
+            cwd=spec.cwd,
+            env=spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise BackendError(f"could not start {spec.argv[0]!r}: {exc.strerror}") from exc
+
+
+class _Job:
+    """One run: spawn, watch, stop, reap."""
+
+    def __init__(self, spec: ProcessSpec, cancel: threading.Event | None, log: _Log) -> None:
+        self._spec = spec
+        self._cancel = cancel
+        self._log = log
+        self._peak = 0
+
+    def run(self) -> RunResult:
+        started = time.monotonic()
+        leader = _spawn(self._spec, self._log.fd)
+        tree = ProcessTree(leader.pid)
+        verdict = None
+        try:
+            verdict = self._watch(tree, started)
+            if verdict is not None and verdict.graceful:
+                self._terminate(tree)
+        finally:
+            returncode = tree.finish(leader)
+        return self._result(verdict, returncode, time.monotonic() - started)
+
+    def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
+        interval = FIRST_POLL
+        while not tree.leader_exited():
+            tree.refresh()
+            self._peak = max(self._peak, tree.rss())
+            self._log.trim()
+            verdict = self._check(time.monotonic() - started)
+            if verdict is not None:
+                return verdict
+            self._sleep(interval)
+            interval = min(interval * 2, POLL_INTERVAL)
+        return None
+
+    def _check(self, elapsed: float) -> _Verdict | None:
+        limits = self._spec.limits
+        if self._peak > limits.memory:
+            limit, peak = format_memory(limits.memory), format_memory(self._peak)
+            reason = f"killed: exceeded the memory limit of {limit} (peak {peak})"
+            return _Verdict(Outcome.OUT_OF_MEMORY, reason, graceful=False)
+        if limits.timeout is not None and elapsed >= limits.timeout:
+            reason = f"killed: timed out after {limits.timeout:g} s"
+            return _Verdict(Outcome.TIMED_OUT, reason, graceful=True)
+        if self._cancel is not None and self._cancel.is_set():
+            return _Verdict(Outcome.CANCELLED, "cancelled", graceful=True)
+        return None
+
+    def _sleep(self, seconds: float) -> None:
+        if self._cancel is None:
+            time.sleep(seconds)
+        else:
+            self._cancel.wait(seconds)
+
+    def _terminate(self, tree: ProcessTree) -> None:
+        tree.signal(signal.SIGTERM)
+        deadline = time.monotonic() + KILL_GRACE
+        while not tree.leader_exited() and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL / 5)
+
+    def _result(self, verdict: _Verdict | None, returncode: int, duration: float) -> RunResult:
+        exit_code = returncode if returncode >= 0 else None
+        if verdict is not None:
+            outcome, reason = verdict.outcome, verdict.reason
+        elif returncode == 0:
+            outcome, reason = Outcome.SUCCEEDED, "exit code 0"
+        elif returncode > 0:
+            outcome, reason = Outcome.FAILED, f"exit code {returncode}"
+        else:
+            outcome, reason = Outcome.FAILED, f"killed by signal {signal_name(-returncode)}"
+        return RunResult(outcome, exit_code, reason, duration, self._peak)
+
+
+class ProcessRuntime:
+    """Runs each job as a local process tree. CPU is not limited here, only accounted
+    (see ``sluice.capacity``); memory is enforced by sampling the tree's RSS, so a
+    job that allocates very fast can overshoot the limit for up to one poll interval."""
+
+    name = "process"
+
+    def run(self, spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
+        if cancel is not None and cancel.is_set():
+            return RunResult(Outcome.CANCELLED, None, "cancelled before start", 0.0, 0)
+        become_subreaper()
+        log = _Log(spec)
+        try:
+            return _Job(spec, cancel, log).run()
+        finally:
+            log.close()
