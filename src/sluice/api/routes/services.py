@@ -9,7 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.api.body import read_json
 from sluice.api.ports import Platform
+from sluice.core.services import Saved
 from sluice.domain.service import Service, ServiceRecord, to_wire
+
+WARNING_HEADER = "X-Sluice-Warning"
 
 router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["services"])
 
@@ -25,6 +28,18 @@ ONE_SERVICE: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _with_warnings(response: Response, saved: Saved) -> Response:
+    """What the user should know about a saved service, one header each (OSCAR clients ignore
+    them; Sluice's CLI prints them)."""
+    for warning in saved.warnings:
+        response.headers.append(WARNING_HEADER, _header_text(warning))
+    return response
+
+
+def _header_text(text: str) -> str:
+    return " ".join(text.split()).encode("ascii", "backslashreplace").decode()
+
+
 def _wire(platform: Platform, record: ServiceRecord) -> dict[str, Any]:
     return to_wire(record.service, platform.object_store)
 
@@ -33,16 +48,16 @@ def _wire(platform: Platform, record: ServiceRecord) -> dict[str, Any]:
 async def create_service(request: Request, platform: PlatformDep) -> Response:
     """Create a service. 400 names each wrong field; 409 if the name is taken."""
     payload = await read_json(request)
-    await run_in_threadpool(platform.services.create, payload)
-    return Response(status_code=201)
+    saved = await run_in_threadpool(platform.services.create, payload)
+    return _with_warnings(Response(status_code=201), saved)
 
 
 @router.put("/services", status_code=204, openapi_extra=SERVICE_BODY)
 async def update_service(request: Request, platform: PlatformDep) -> Response:
     """Replace the service named in the body; its token and owner are kept."""
     payload = await read_json(request)
-    await run_in_threadpool(platform.services.update, payload)
-    return Response(status_code=204)
+    saved = await run_in_threadpool(platform.services.update, payload)
+    return _with_warnings(Response(status_code=204), saved)
 
 
 @router.get("/services", responses={200: {"model": list[Service]}})
