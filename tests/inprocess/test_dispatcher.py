@@ -1,5 +1,6 @@
 """The dispatcher and the job façade with the real ledger and a fake executor."""
 
+import itertools
 import time
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def test_failures_are_retried_with_backoff_then_kept_as_a_dead_letter(
     starts = [e.jobs[0].started_at for e in executor.started]
     assert all(s is not None for s in starts)
     # Backoff doubles: 0.05 s then 0.1 s between attempts (the settings of these tests).
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]  # type: ignore[operator]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]  # type: ignore[operator]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.1
 
     executor.outcome = lambda job: JobReport(True, 0, "", "fine now\n")
