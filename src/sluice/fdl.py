@@ -131,12 +131,43 @@ def _compose(path: Path) -> yaml.Node | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FdlError(f"{path}: cannot read FDL file: {exc}") from exc
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(str(path), exc) from exc
-    except yaml.YAMLError as exc:
-        raise FdlError(f"{path}: invalid YAML: {exc}") from exc
+    for _ in range(_MAX_TAB_FIXES):
+        try:
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            fixed = _tab_as_space(text, exc)
+            if fixed is None:
+                raise _yaml_error(str(path), exc) from exc
+            text = fixed
+        except yaml.YAMLError as exc:
+            raise FdlError(f"{path}: invalid YAML: {exc}") from exc
+    raise FdlError(f"{path}: invalid YAML: too many tab characters between tokens")
+
+
+_MAX_TAB_FIXES = 10_000
+_YAML_LINES = re.compile("[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|$)")
+_TAB_PROBLEM = "found character '\\t' that cannot start any token"
+
+
+def _tab_as_space(text: str, exc: yaml.MarkedYAMLError) -> str | None:
+    """``text`` with the tabs PyYAML stopped at made spaces, where YAML 1.2 (and oscar-cli's
+    parser) reads them as spaces: after a value (``log_level: CRITICAL\\t\\t``) or between
+    tokens. Tabs that indent a line stay an error, as they are for oscar-cli. Positions stay
+    the same, so later errors still point at the right line and column."""
+    mark = exc.problem_mark
+    if exc.problem != _TAB_PROBLEM or mark is None:
+        return None
+    lines = _YAML_LINES.findall(text)  # YAML's own line breaks, not all of str.splitlines'
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    if not line[: mark.column].strip():
+        return None  # indentation
+    end = mark.column
+    while end < len(line) and line[end] == "\t":
+        end += 1
+    lines[mark.line] = line[: mark.column] + " " * (end - mark.column) + line[end:]
+    return "".join(lines)
 
 
 def _construct(source: str, node: yaml.Node) -> Any:
@@ -148,6 +179,8 @@ def _construct(source: str, node: yaml.Node) -> Any:
 
 def _yaml_error(source: str, exc: yaml.MarkedYAMLError) -> FdlError:
     where = _Located(source, exc.problem_mark or exc.context_mark).prefix()
+    if exc.problem == _TAB_PROBLEM:
+        return FdlError(f"{where}: invalid YAML: a tab indents this line; indent with spaces")
     message = f"{where}: invalid YAML: {exc.problem or exc.context}"
     if exc.problem and exc.context:
         started = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""

@@ -1,6 +1,7 @@
 """Declarative settings for the Sluice manager. Every field can be set as ``SLUICE_<NAME>``."""
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr
@@ -40,8 +41,25 @@ class Settings(BaseSettings):
     s3_verify: bool = Field(True, description="Verify TLS certificates of the S3 endpoint.")
     s3_port: int = Field(8333, ge=0, le=65535, description="Port of the embedded object store.")
 
+    # Where jobs run.
+    runtime: Literal["process", "container"] = Field(
+        "process",
+        description="process: scripts run on this machine; container: services that name an "
+        "image run in containers of it (Docker Engine API).",
+    )
+    container_host: str | None = Field(
+        None,
+        description="The container engine's API (unix:///run/podman/podman.sock, "
+        "tcp://127.0.0.1:2375); DOCKER_HOST if unset, else a podman service Sluice starts.",
+    )
+    image_pull: Literal["never", "missing", "always"] = Field(
+        "missing", description="When the container runtime pulls a service's image."
+    )
+    container_network: str = Field(
+        "none", description="Network of job containers: none, or an engine network (bridge)."
+    )
+
     # Jobs.
-    runtime: str = Field("process", description="Execution backend for jobs.")
     max_attempts: int = Field(3, ge=1, description="Attempts per job before it is a dead letter.")
     retry_backoff: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
     default_timeout: float = Field(300.0, gt=0, description="Job timeout when a service sets none.")

@@ -53,6 +53,16 @@ def test_executor_warnings_come_back_in_a_header(api: TestClient, executor: Fake
     ]
 
 
+def test_unknown_fields_are_warned_about_and_ignored(api: TestClient) -> None:
+    answer = api.post("/system/services", json=service_body(memroy="1Gi"))
+    assert answer.status_code == 201
+    assert answer.headers.get_list("X-Sluice-Warning") == ["memroy: unknown field, ignored"]
+    assert api.get("/system/services/echo").json()["memory"] == "64Mi"
+    update = api.put("/system/services", json=service_body(input=[{"path": "echo/in", "x": 1}]))
+    assert update.status_code == 204
+    assert update.headers.get_list("X-Sluice-Warning") == ["input.0.x: unknown field, ignored"]
+
+
 def test_job_route_with_the_service_token(api: TestClient, platform: Platform) -> None:
     api.post("/system/services", json=service_body())
     token = api.get("/system/services/echo").json()["token"]

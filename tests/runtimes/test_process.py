@@ -9,10 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sluice.errors import BackendError, Invalid
+from sluice.errors import BackendError
 from sluice.runtimes.base import Limits, Outcome, ProcessSpec, RunResult, Runtime
 from sluice.runtimes.process import ProcessRuntime
-from sluice.runtimes.registry import get_runtime, known_runtimes
 
 MiB = 2**20
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
@@ -222,10 +221,3 @@ def test_concurrent_jobs_keep_their_own_results(tmp_path: Path) -> None:
 def test_no_child_of_ours_is_left_behind(tmp_path: Path) -> None:
     run(spec_for(tmp_path, "sleep 100 & sleep 100 & (sleep 100 &); exit 0"))
     assert psutil.Process(os.getpid()).children() == []
-
-
-def test_registry() -> None:
-    assert isinstance(get_runtime("process"), ProcessRuntime)
-    assert "process" in known_runtimes()
-    with pytest.raises(Invalid, match="known runtimes: process"):
-        get_runtime("nomad")

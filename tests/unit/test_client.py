@@ -141,10 +141,11 @@ def test_apply_service_gets_then_puts_or_posts(exists: bool, method: str, outcom
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
             return httpx.Response(200 if exists else 404, json={"name": "s"})
-        return httpx.Response(204 if exists else 201)
+        headers = [("X-Sluice-Warning", "a: one"), ("X-Sluice-Warning", "b: two")]
+        return httpx.Response(204 if exists else 201, headers=headers)
 
     rec = Recorder(handler)
-    assert rec.client().apply_service({"name": "s"}) == outcome
+    assert rec.client().apply_service({"name": "s"}) == (outcome, ["a: one", "b: two"])
     assert rec.calls == [("GET", "/system/services/s"), (method, "/system/services")]
 
 

@@ -279,3 +279,54 @@ def test_server_errors_without_a_known_field_point_at_the_service(good: Path) ->
         locate_errors(cowsay, "vo: not allowed") == f"{good}:4: service 'cowsay': vo: not allowed"
     )
     assert locate_errors(cowsay, "") == f"{good}:4: service 'cowsay': invalid service"
+
+
+# OSCAR's own examples/simple-test FDL has CRLF line ends and tabs after a value; oscar-cli
+# reads it, so Sluice does too (this file is written here, in the same shape).
+TABBED = (
+    "functions:\r\n"
+    "  oscar:\r\n"
+    "  - local:\r\n"
+    "     name: tabbed\r\n"
+    "     script: run.sh\r\n"
+    "     log_level: CRITICAL\t\t\r\n"
+    "     memory:\t256Mi\r\n"
+    "     input:\r\n"
+    "     - storage_provider: minio.default\r\n"
+    "       path: tabbed/input\r\n"
+)
+
+
+def test_tabs_between_tokens_are_spaces_as_for_oscar_cli(tmp_path: Path) -> None:
+    (tmp_path / "run.sh").write_text('echo "\\nAnalysis:"\n')
+    path = tmp_path / "fdl.yaml"
+    path.write_bytes(TABBED.encode())
+    [service] = load_fdl(path).services
+    assert service.definition["log_level"] == "CRITICAL"
+    assert service.definition["memory"] == "256Mi"
+    assert service.definition["input"] == [
+        {"storage_provider": "minio.default", "path": "tabbed/input"}
+    ]
+    assert service.line_of("memory") == 7  # positions are unchanged by the fix
+
+
+def test_a_tab_that_indents_is_still_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "functions:\n  oscar:\n  - local:\n\tname: x\n")
+    with pytest.raises(FdlError) as caught:
+        load_fdl(path)
+    assert (
+        str(caught.value)
+        == f"{path}:4:1: invalid YAML: a tab indents this line; indent with spaces"
+    )
+
+
+def test_tabs_inside_a_block_scalar_are_kept(tmp_path: Path) -> None:
+    text = "functions:\n  oscar:\n  - local:\n      name: x\n      script: |\n        a\tb\t\n"
+    [service] = load_fdl(write(tmp_path, text), read_scripts=False).services
+    assert service.definition["script"] == "a\tb\t\n"
+
+
+def test_server_warnings_point_at_the_fdl_line(good: Path) -> None:
+    service = load_fdl(good).services[0]
+    located = locate_errors(service, "log_level: unknown field, ignored")
+    assert located == f"{good}:9: log_level: unknown field, ignored"

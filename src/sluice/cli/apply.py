@@ -26,13 +26,15 @@ def apply(ctx: typer.Context, fdl: FdlArgument, cluster: TargetOption = None) ->
     for service, target in _targets(session, loaded.services, cluster):
         definition = {**service.definition, "cluster_id": target}
         try:
-            outcome = session.client(target).apply_service(definition)
+            outcome, warnings = session.client(target).apply_service(definition)
         except ClientError as exc:
             if exc.status_code == 400:
                 raise CliError(locate_errors(service, exc.detail)) from exc
             raise
         colour = "green" if outcome == "created" else "cyan"
         output.say(f"[{colour}]{outcome}[/{colour}] {_label(service, target)}")
+        for warning in warnings:
+            output.warn(locate_errors(service, warning))
 
 
 def delete(ctx: typer.Context, fdl: FdlArgument, cluster: TargetOption = None) -> None:

@@ -4,6 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+
+from sluice.cli.errors import CliError
 
 
 def up(
@@ -18,6 +21,13 @@ def up(
     s3_port: Annotated[
         int | None, typer.Option(help="Embedded object-store port [env: SLUICE_S3_PORT].")
     ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(
+            help="Where jobs run: process (this machine) or container (each service's image) "
+            "[env: SLUICE_RUNTIME]."
+        ),
+    ] = None,
 ) -> None:
     """Start Sluice on this machine and keep it running until Ctrl-C or SIGTERM."""
     from sluice.server import serve
@@ -29,6 +39,20 @@ def up(
         "data_dir": data_dir,
         "admin_password": admin_password,
         "s3_port": s3_port,
+        "runtime": runtime,
     }
-    settings = Settings.model_validate({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings.model_validate({k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        given = {k for k, v in overrides.items() if v is not None}
+        raise CliError(_settings_errors(exc, given)) from None
     serve(settings)
+
+
+def _settings_errors(exc: ValidationError, flags: set[str]) -> str:
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        where = f"--{name.replace('_', '-')}" if name in flags else f"SLUICE_{name.upper()}"
+        lines.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)

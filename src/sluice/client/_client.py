@@ -10,6 +10,7 @@ import httpx
 from sluice.client._errors import ClientError
 
 ApplyOutcome = Literal["created", "updated"]
+WARNING_HEADER = "X-Sluice-Warning"
 
 # A server that keeps answering with new pages should not keep us looping forever.
 _MAX_PAGES = 10_000
@@ -26,6 +27,10 @@ class BearerAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
         yield request
+
+
+def _warnings(response: httpx.Response) -> list[str]:
+    return response.headers.get_list(WARNING_HEADER)
 
 
 def _segment(name: str) -> str:
@@ -125,19 +130,19 @@ class Client:
             raise
         return True
 
-    def create_service(self, svc: dict[str, Any]) -> None:
-        self._request("POST", "/system/services", json=svc)
+    def create_service(self, svc: dict[str, Any]) -> list[str]:
+        """Create it; what the server warns about (a Sluice server only), one line each."""
+        return _warnings(self._request("POST", "/system/services", json=svc))
 
-    def update_service(self, svc: dict[str, Any]) -> None:
-        self._request("PUT", "/system/services", json=svc)
+    def update_service(self, svc: dict[str, Any]) -> list[str]:
+        return _warnings(self._request("PUT", "/system/services", json=svc))
 
-    def apply_service(self, svc: dict[str, Any]) -> ApplyOutcome:
-        """Create the service, or update it when one with its name exists (as oscar-cli does)."""
+    def apply_service(self, svc: dict[str, Any]) -> tuple[ApplyOutcome, list[str]]:
+        """Create the service, or update it when one with its name exists (as oscar-cli does);
+        what was done, and the server's warnings."""
         if self.service_exists(str(svc.get("name", ""))):
-            self.update_service(svc)
-            return "updated"
-        self.create_service(svc)
-        return "created"
+            return "updated", self.update_service(svc)
+        return "created", self.create_service(svc)
 
     def delete_service(self, name: str) -> None:
         self._request("DELETE", f"/system/services/{_segment(name)}")

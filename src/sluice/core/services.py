@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.domain.service import Service, ServiceRecord, parse_service
+from sluice.domain.wire import unknown_fields
 from sluice.errors import Conflict, NotFound
 from sluice.state.services import ServiceStore, StoredService
 
@@ -56,11 +57,12 @@ class ServiceManager:
 
     def create(self, payload: Any, owner: str = ADMIN_OWNER) -> Saved:
         service = parse_service(payload)
+        ignored = _ignored_fields(payload)
         if self.exists(service.name):
             raise Conflict(f"a service named {service.name!r} already exists")
         token = secrets.token_hex(32)
         service = service.model_copy(update={"token": token, "owner": owner})
-        warnings = self._prepare(service)
+        warnings = ignored + self._prepare(service)
         stored = self._store.add(service.name, _stored_definition(service), token, owner)
         log.info("created service %s", service.name)
         self._notify(None, service)
@@ -68,6 +70,7 @@ class ServiceManager:
 
     def update(self, payload: Any) -> Saved:
         service = parse_service(payload)
+        ignored = _ignored_fields(payload)
         old = self.get(service.name)
         secrets_kept = {
             key: value or old.service.environment.secrets.get(key, "")
@@ -75,7 +78,7 @@ class ServiceManager:
         }
         service.environment.secrets = secrets_kept
         service = service.model_copy(update={"token": old.token, "owner": old.owner})
-        warnings = self._prepare(service)
+        warnings = ignored + self._prepare(service)
         self._store.replace(service.name, _stored_definition(service))
         log.info("updated service %s", service.name)
         self._notify(old.service, service)
@@ -124,6 +127,10 @@ class ServiceManager:
                 listener(old, new)
             except Exception:
                 log.exception("service change listener failed")
+
+
+def _ignored_fields(payload: Any) -> list[str]:
+    return [f"{path}: unknown field, ignored" for path in unknown_fields(Service, payload)]
 
 
 def _stored_definition(service: Service) -> dict[str, Any]:

@@ -6,7 +6,8 @@ cwl-oscar ``environment.variables``), so Sluice reads JSON the same way.
 """
 
 import logging
-from typing import Any, ClassVar
+import types
+from typing import Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -56,3 +57,38 @@ class WireModel(BaseModel):
             elif value is not None:
                 matched[target] = value
         return matched
+
+
+def unknown_fields(model: type[WireModel], data: Any, where: str = "") -> list[str]:
+    """Dotted paths of the keys in ``data`` that ``model`` (and its nested models) ignore, such
+    as ``memroy`` or ``input.0.pathh``: most likely typos, reported as warnings."""
+    if not isinstance(data, dict):
+        return []
+    lookup = model._lookup()
+    found: list[str] = []
+    for key, value in data.items():
+        path = f"{where}{key}"
+        target = lookup.get(str(key).lower())
+        if target is None:
+            found.append(path)
+            continue
+        field = model.model_fields.get(target)
+        if field is not None and value is not None:
+            found.extend(_unknown_in(field.annotation, value, path))
+    return found
+
+
+def _unknown_in(annotation: Any, value: Any, path: str) -> list[str]:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, WireModel):
+        return unknown_fields(annotation, value, f"{path}.")
+    if origin in (Union, types.UnionType):
+        models = [arg for arg in args if isinstance(arg, type) and issubclass(arg, WireModel)]
+        return _unknown_in(models[0], value, path) if models else []
+    if origin is list and args and isinstance(value, list):
+        return [
+            p for i, item in enumerate(value) for p in _unknown_in(args[0], item, f"{path}.{i}")
+        ]
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return [p for k, item in value.items() for p in _unknown_in(args[1], item, f"{path}.{k}")]
+    return []

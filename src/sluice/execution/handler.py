@@ -150,7 +150,7 @@ class HandlerExecutor:
 
     def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
         service = record.service
-        workspace = Workspace.fresh(self._data.runs, f"{service.name}-{uuid.uuid4()}")
+        workspace = Workspace.fresh(self._calls(service), f"{service.name}-{uuid.uuid4()}")
         try:
             input_path = stage_body(body, workspace.input_dir, "input")
             try:
@@ -183,7 +183,7 @@ class HandlerExecutor:
         staged: list[tuple[Job, Workspace, Notes, Path]] = []
         reports: dict[str, JobReport] = {}
         for job in jobs:
-            workspace, notes = Workspace.fresh(self._data.jobs, job.id), Notes()
+            workspace, notes = Workspace.fresh(self._calls(service), job.id), Notes()
             try:
                 path = stage_in(job, service, self._storage, workspace.input_dir, notes)
                 staged.append((job, workspace, notes, path))
@@ -227,6 +227,11 @@ class HandlerExecutor:
             return JobReport(False, None, str(exc), notes.around(result.log, self._log_cap))
         notes.add(f"Uploaded {len(outputs)} output file(s)")
         return JobReport(True, 0, "", notes.around(result.log, self._log_cap))
+
+    def _calls(self, service: Service) -> Path:
+        """Invocations' folders live in the service's worker folder, which its workers (in a
+        container too) can see."""
+        return self._data.workers / service.name / "calls"
 
     def _pool_for(self, service: Service) -> WorkerPool:
         with self._pools_lock:

@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
@@ -16,11 +17,12 @@ from sluice.core.workflows import check_no_cycle
 from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
+from sluice.domain.service import Service
 from sluice.execution.base import Executor
 from sluice.execution.by_kind import ByKind
-from sluice.execution.handler import HandlerExecutor, LocalWorkerHost
-from sluice.execution.script import ScriptExecutor
-from sluice.runtimes.registry import get_runtime
+from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
+from sluice.execution.script import RuntimeFor, ScriptExecutor
+from sluice.runtimes.process import ProcessRuntime
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
@@ -29,6 +31,9 @@ from sluice.storage.base import StorageProvider
 from sluice.storage.resolver import StorageResolver
 from sluice.triggers.reconcile import Reconciler
 from sluice.triggers.router import EventRouter
+
+if TYPE_CHECKING:
+    from sluice.runtimes.container import ContainerEngine
 
 log = logging.getLogger(__name__)
 
@@ -78,29 +83,71 @@ class Platform:
 
 
 def build_executor(
-    settings: Settings, capacity: Capacity, storage: StorageResolver, data: DataDir
+    settings: Settings,
+    capacity: Capacity,
+    storage: StorageResolver,
+    data: DataDir,
+    engine: "ContainerEngine | None" = None,
 ) -> Executor:
-    """Script services run on the configured runtime; handler services on warm workers."""
-    runtime = get_runtime(settings.runtime)
+    """Script services run their script on a runtime, handler services on warm workers; with
+    a container engine, services that name an image run in containers of it."""
+    places = _local_places() if engine is None else _container_places(engine)
     script = ScriptExecutor(
         capacity,
         storage,
-        lambda _service: runtime,
+        places.runtime_for,
         data,
         log_cap=settings.log_cap,
         default_timeout=settings.default_timeout,
+        advise=places.advise,
     )
-    host = LocalWorkerHost()
     handler = HandlerExecutor(
         capacity,
         storage,
-        lambda _service: host,
+        places.host_for,
         data,
         log_cap=settings.log_cap,
         default_timeout=settings.default_timeout,
         idle_timeout=settings.worker_idle_timeout,
     )
     return ByKind(script, handler)
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Where a service's work runs, by service."""
+
+    runtime_for: RuntimeFor
+    host_for: HostFor
+    advise: Callable[[Service], list[str]]
+
+
+def _local_places() -> _Places:
+    runtime, host = ProcessRuntime(), LocalWorkerHost()
+
+    def advise(service: Service) -> list[str]:
+        if not service.image:
+            return []
+        return [
+            f"image: {service.image!r} is not used: the process runtime runs the script on "
+            "this machine, so the tools it calls must be installed here; start Sluice with "
+            "`--runtime container` (SLUICE_RUNTIME=container) to run it in its image"
+        ]
+
+    return _Places(lambda _s: runtime, lambda _s: host, advise)
+
+
+def _container_places(engine: "ContainerEngine") -> _Places:
+    from sluice.execution.container_workers import ContainerWorkerHost
+    from sluice.runtimes.container import ContainerRuntime
+
+    process, local = ProcessRuntime(), LocalWorkerHost()
+    container, in_container = ContainerRuntime(engine), ContainerWorkerHost(engine)
+    return _Places(
+        lambda service: container if service.image else process,
+        lambda service: in_container if service.image else local,
+        lambda service: engine.advice(service.image) if service.image else [],
+    )
 
 
 def build_platform(
@@ -112,6 +159,7 @@ def build_platform(
     store: StorageProvider | None = None,
     executor: Executor | None = None,
     capacity: Capacity | None = None,
+    engine: "ContainerEngine | None" = None,
 ) -> Platform:
     """``store`` (a provider for ``object_store``), ``executor`` and ``capacity`` replace the
     real ones, for in-process tests."""
@@ -127,7 +175,7 @@ def build_platform(
         memory = parse_memory(settings.total_memory) if settings.total_memory else None
         capacity = MachineCapacity(settings.total_cpu, memory)
     if executor is None:
-        executor = build_executor(settings, capacity, storage, data)
+        executor = build_executor(settings, capacity, storage, data, engine)
     services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)

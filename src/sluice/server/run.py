@@ -1,20 +1,27 @@
 """``serve``: start the object store and the manager, run until Ctrl-C or SIGTERM, stop cleanly."""
 
+import hashlib
 import logging
+import os
 import secrets
 import signal
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
 
 from sluice.api.app import create_app
+from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.errors import SluiceError
 from sluice.net import port_in_use
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
+
+if TYPE_CHECKING:
+    from sluice.runtimes.container import ContainerEngine
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True, soft_wrap=True)
@@ -32,7 +39,10 @@ def serve(settings: Settings) -> None:
         with ExitStack() as stack:
             webhook_token = secrets.token_hex(16)
             object_store, watchdog = _start_object_store(settings, stack, webhook_token)
-            platform = build_platform(settings, object_store, webhook_token, watchdog)
+            engine = _start_container_engine(settings, stack)
+            platform = build_platform(
+                settings, object_store, webhook_token, watchdog, engine=engine
+            )
             app = create_app(platform)
             server = uvicorn.Server(
                 uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
@@ -113,11 +123,39 @@ def _start_object_store(
     return embedded, store.ensure_running
 
 
+def _start_container_engine(settings: Settings, stack: ExitStack) -> "ContainerEngine | None":
+    """The engine the container runtime talks to: the one named, else a podman of our own."""
+    if settings.runtime != "container":
+        return None
+    from sluice.runtimes.container import ContainerEngine, EngineConfig, PullPolicy
+    from sluice.runtimes.podman import ManagedPodman
+
+    data = DataDir(settings.data_dir)
+    url = settings.container_host or os.environ.get("DOCKER_HOST")
+    if not url:
+        podman = ManagedPodman(data.engine_socket, data.engine_socket.with_suffix(".log"))
+        console.print("Starting the container engine (podman system service)…")
+        podman.start()
+        stack.callback(podman.stop)
+        url = podman.base_url
+    instance = hashlib.sha256(str(data.root.resolve()).encode()).hexdigest()[:16]
+    config = EngineConfig(
+        url, PullPolicy(settings.image_pull), settings.container_network, instance
+    )
+    engine = ContainerEngine(config)
+    stack.callback(engine.close)
+    swept = engine.sweep()
+    if swept:
+        log.info("removed %d container(s) left by an earlier run", swept)
+    return engine
+
+
 def _announce(platform: Platform) -> None:
     settings, admin = platform.settings, platform.admin
     console.print(f"[bold green]Sluice is up[/] at http://{settings.host}:{settings.port}")
     console.print(f"  object store: {platform.object_store.endpoint}")
     console.print(f"  data dir:     {settings.data_dir}")
+    console.print(f"  runtime:      {settings.runtime}")
     console.print(f"  admin user:   {admin.user}")
     if admin.generated:
         console.print(f"  admin password (shown once, kept in {admin.stored_at}): {admin.password}")

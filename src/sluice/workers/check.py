@@ -35,13 +35,26 @@ def check_handler(
     """Import the handler's (and init's) module under ``python`` and resolve both callables,
     without calling them. Raises ``Invalid`` saying what is wrong. Importing runs the
     modules' top-level code, in a child process of its own."""
+    argv = check_command(python, handler, init)
+    stdout, stderr = _run(argv, cwd, env, timeout, handler)
+    read_check_answer(python, handler, stdout, stderr)
+
+
+def check_command(
+    python: str, handler: str, init: str | None, worker_main: str = str(WORKER_MAIN)
+) -> list[str]:
+    """The command that checks a handler (and init); Invalid for a malformed target."""
     validate_target("handler", handler)
     if init is not None:
         validate_target("init", init)
-    argv = [python, str(WORKER_MAIN), "--check", "--handler", handler]
+    argv = [python, worker_main, "--check", "--handler", handler]
     if init is not None:
         argv += ["--init", init]
-    stdout, stderr = _run(argv, cwd, env, timeout, handler)
+    return argv
+
+
+def read_check_answer(python: str, handler: str, stdout: bytes, stderr: bytes) -> None:
+    """Raise Invalid unless the check's output says the handler (and init) resolved."""
     if len(stdout) < HEADER.size:
         tail = stderr.decode(errors="replace").strip()[-_STDERR_TAIL:]
         raise Invalid(f"python {python!r} could not check handler {handler!r}: {tail}")

@@ -14,8 +14,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sluice.domain.quantity import format_memory
 from sluice.errors import BackendError
@@ -72,46 +73,127 @@ def _spawn(
         raise BackendError(f"python {argv[0]!r} cannot be run: {exc.strerror}") from exc
 
 
-class WorkerProcess:
-    """The child and its pipes. Not thread-safe except ``signal`` and ``exited``."""
-
-    def __init__(
-        self, argv: list[str], cwd: Path, env: dict[str, str], memory: int | None, log_cap: int
-    ) -> None:
-        become_subreaper()
-        self._log_fd = _open_log()
-        try:
-            self._popen = _spawn(argv, cwd, env, self._log_fd)
-        except BackendError:
-            os.close(self._log_fd)
-            raise
-        self._tree = ProcessTree(self._popen.pid)
-        assert self._popen.stdout is not None and self._popen.stdin is not None
-        self._reader = Reader(self._popen.stdout.fileno())
-        self._memory = memory
-        self._log_cap = log_cap
-        self._reap_lock = threading.Lock()
-        self._reaping = False
-        self.returncode: int | None = None
-        self.peak_memory = 0
+class Child(Protocol):
+    """What a worker runs in, a local process or a container, seen from the protocol's end."""
 
     @property
-    def pid(self) -> int:
+    def pid(self) -> int | None: ...
+
+    def exited(self) -> bool: ...
+
+    def signal(self, sig: int) -> None:
+        """Signal everything in it; nothing once it has been finished."""
+        ...
+
+    def rss(self) -> int | None:
+        """Bytes in use now, or None when its memory is limited elsewhere (by the engine)."""
+        ...
+
+    def finish(self) -> int:
+        """Kill what is left and reap it; the exit status, Popen-style (-9: SIGKILL)."""
+        ...
+
+    def describe_exit(self, returncode: int) -> str: ...
+
+
+class LocalChild:
+    """A worker process of our own, in its own session (``sluice.procs``)."""
+
+    def __init__(self, popen: "subprocess.Popen[bytes]") -> None:
+        self._popen = popen
+        self._tree = ProcessTree(popen.pid)
+
+    @property
+    def pid(self) -> int | None:
         return self._popen.pid
 
-    @property
     def exited(self) -> bool:
-        if self._reaping:
-            return True
         try:
             return self._tree.leader_exited()
         except ChildProcessError:  # reaped by another thread a moment ago
             return True
 
+    def signal(self, sig: int) -> None:
+        kill_group(self._popen.pid, sig)
+
+    def rss(self) -> int | None:
+        self._tree.refresh()
+        return self._tree.rss()
+
+    def finish(self) -> int:
+        return self._tree.finish(self._popen)
+
+    def describe_exit(self, returncode: int) -> str:
+        return describe_exit(returncode)
+
+
+def spawn_local(
+    argv: list[str], cwd: Path, env: dict[str, str], memory: int | None, log_cap: int
+) -> "WorkerProcess":
+    """A worker as a local process: the protocol on its stdin and stdout, its log on fd 2."""
+    become_subreaper()
+    log_fd = _open_log()
+    try:
+        popen = _spawn(argv, cwd, env, log_fd)
+    except BackendError:
+        os.close(log_fd)
+        raise
+    stdin, stdout = popen.stdin, popen.stdout
+    assert stdout is not None and stdin is not None
+
+    def release() -> None:
+        for stream in (stdin, stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    ends = (stdout.fileno(), stdin.fileno())
+    return WorkerProcess(
+        LocalChild(popen), ends, log_fd, memory, log_cap, close_input=stdin.close, release=release
+    )
+
+
+class WorkerProcess:
+    """The protocol's end: messages to and from the worker, its log, its limits. Not
+    thread-safe except ``signal`` and ``exited``."""
+
+    def __init__(
+        self,
+        child: Child,
+        ends: tuple[int, int],  # (read fd, write fd); one socket may be both
+        log_fd: int,
+        memory: int | None,
+        log_cap: int,
+        *,
+        close_input: Callable[[], None],  # EOF for the worker: it leaves once idle
+        release: Callable[[], None],  # closes our ends when the worker is finished
+    ) -> None:
+        self._child = child
+        self._read_fd, self._write_fd = ends
+        self._log_fd = log_fd
+        self._reader = Reader(self._read_fd)
+        self._memory = memory
+        self._log_cap = log_cap
+        self._close_input_once = close_input
+        self._release = release
+        self._reap_lock = threading.Lock()
+        self._reaping = False
+        self._input_closed = False
+        self.returncode: int | None = None
+        self.peak_memory = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid
+
+    @property
+    def exited(self) -> bool:
+        if self._reaping:
+            return True
+        return self._child.exited()
+
     def send(self, message: dict[str, Any]) -> None:
-        assert self._popen.stdin is not None
         try:
-            write_message(self._popen.stdin.fileno(), message)
+            write_message(self._write_fd, message)
         except ChannelClosed:
             raise self._crashed() from None
 
@@ -139,8 +221,10 @@ class WorkerProcess:
     def _watch_memory(self) -> None:
         if self._memory is None:
             return
-        self._tree.refresh()
-        self.peak_memory = max(self.peak_memory, self._tree.rss())
+        rss = self._child.rss()
+        if rss is None:
+            return
+        self.peak_memory = max(self.peak_memory, rss)
         if self.peak_memory > self._memory:
             limit, peak = format_memory(self._memory), format_memory(self.peak_memory)
             raise self.kill(f"worker killed: exceeded the memory limit of {limit} (peak {peak})")
@@ -157,7 +241,7 @@ class WorkerProcess:
 
     def _crashed(self) -> Stopped:
         log = self.log_text()
-        return Stopped(f"worker crashed: {describe_exit(self.finish())}", log)
+        return Stopped(f"worker crashed: {self._child.describe_exit(self.finish())}", log)
 
     def kill(self, reason: str) -> Stopped:
         log = self.log_text()
@@ -173,7 +257,7 @@ class WorkerProcess:
     def signal(self, sig: int) -> None:
         with self._reap_lock:
             if not self._reaping:
-                kill_group(self._popen.pid, sig)
+                self._child.signal(sig)
 
     def terminate(self, grace: float) -> None:
         """SIGTERM the group and give the leader ``grace`` seconds to exit."""
@@ -189,12 +273,10 @@ class WorkerProcess:
         return True
 
     def close(self) -> None:
-        """Ask the worker to leave (stdin closed), then SIGTERM, then SIGKILL the group."""
+        """Ask the worker to leave (its input closed), then SIGTERM, then SIGKILL."""
         if self.returncode is not None:
             return
-        assert self._popen.stdin is not None
-        with contextlib.suppress(OSError):
-            self._popen.stdin.close()
+        self._close_input()
         if not self._wait_exit(EXIT_WAIT):
             self.terminate(KILL_GRACE)
         self.finish()
@@ -204,13 +286,18 @@ class WorkerProcess:
         with self._reap_lock:
             if self.returncode is None:
                 self._reaping = True
-                self.returncode = self._tree.finish(self._popen)
+                self.returncode = self._child.finish()
                 self._close_files()
             return self.returncode
 
+    def _close_input(self) -> None:
+        if self._input_closed:
+            return
+        self._input_closed = True
+        with contextlib.suppress(OSError):
+            self._close_input_once()
+
     def _close_files(self) -> None:
-        for stream in (self._popen.stdin, self._popen.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        with contextlib.suppress(OSError):
+            self._release()
         os.close(self._log_fd)

@@ -9,6 +9,7 @@ import binascii
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from sluice.errors import BackendError
 from sluice.procs import KILL_GRACE
 from sluice.workers.channel import ProtocolError
-from sluice.workers.child import Stopped, WorkerProcess
+from sluice.workers.child import Stopped, WorkerProcess, spawn_local
 
 WORKER_MAIN = Path(__file__).with_name("worker_main.py")
 LOG_CAP = 65_536  # bytes of each invocation's output kept
@@ -54,11 +55,20 @@ class InvocationResult:
         return cls(False, error, None, log, timed_out)
 
 
+Launch = Callable[[WorkerSpec], WorkerProcess]
+
+
+def _launch_local(spec: WorkerSpec) -> WorkerProcess:
+    return spawn_local(spec.argv(), spec.cwd, spec.env, spec.memory, spec.log_cap)
+
+
 class HandlerWorker:
     """One worker process; ``call`` is thread-safe and serves one request at a time."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, launch: Launch | None = None) -> None:
+        """``launch`` starts the worker's process (a local one by default)."""
         self.spec = spec
+        self._launch = launch or _launch_local
         self._lock = threading.Lock()
         self._process: WorkerProcess | None = None
         self._dead = False  # crashed, killed or closed: never used again
@@ -89,7 +99,7 @@ class HandlerWorker:
             if self._process is not None or self._dead:
                 raise BackendError("a worker can be started only once")
             spec = self.spec
-            process = WorkerProcess(spec.argv(), spec.cwd, spec.env, spec.memory, spec.log_cap)
+            process = self._launch(spec)
             self._process = process
             try:
                 message = process.receive(timeout)

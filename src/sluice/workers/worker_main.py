@@ -19,6 +19,10 @@ and exits.
 fd 2 must be a regular file opened for append, given by the parent: it becomes the log.
 fd 1 is pointed at it too, so the handler's prints (and its children's) never reach the
 protocol pipe; the file is emptied before every invocation and read back after it.
+
+In a container, where stdio belongs to the engine, ``--connect SOCKET`` carries the same
+messages over a Unix socket the parent listens on, and ``--log FILE`` names the log file
+(both in a folder the parent shares with the container).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import importlib
 import inspect
 import json
 import os
+import socket
 import stat
 import struct
 import sys
@@ -113,9 +118,20 @@ def _flush() -> None:
             stream.flush()
 
 
-def take_over_stdio() -> Channel:
-    """Keep the protocol pipes on private fds; stdin reads nothing, stdout joins the log."""
-    channel = Channel(os.dup(0), os.dup(1))  # os.dup: not inherited by the handler's children
+def take_over_stdio(connect: str | None = None, log: str | None = None) -> Channel:
+    """Keep the protocol on private fds (the pipes, or a socket to ``connect``); stdin reads
+    nothing, stdout joins the log (fd 2, or the file ``log``)."""
+    if log is not None:
+        log_fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+    if connect is None:
+        channel = Channel(os.dup(0), os.dup(1))  # os.dup: not inherited by children
+    else:
+        peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer.connect(connect)
+        fd = peer.detach()  # not inheritable: the handler's children never see it
+        channel = Channel(fd, fd)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -270,6 +286,8 @@ def _parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--service", default="")
     parser.add_argument("--log-cap", type=int, default=65536)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--connect", help="a Unix socket to talk over instead of stdio")
+    parser.add_argument("--log", help="the log file, instead of fd 2")
     return parser.parse_args(argv)
 
 
@@ -287,7 +305,7 @@ def _check(channel: Channel, arguments: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     arguments = _parse_arguments(argv)
-    channel = take_over_stdio()
+    channel = take_over_stdio(arguments.connect, arguments.log)
     _fix_import_path()
     if arguments.check:
         return _check(channel, arguments)
