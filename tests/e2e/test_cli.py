@@ -6,9 +6,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from tests.e2e.helpers import keys_under, s3_client, wait_for
 from tests.sluice_process import SluiceProcess
 from typer.testing import CliRunner, Result
 
@@ -163,3 +165,54 @@ def test_console_script_reports_errors_without_traceback(
     assert done.returncode == 1
     assert done.stderr.startswith("error: GET /system/services/no-such-service: 404")
     assert "Traceback" not in done.stderr
+
+
+# The shape of OSCAR's examples/simple-test (written here): CRLF line ends, tabs after a value,
+# an image the process runtime does not use, a script run by /bin/sh whose echo turns "\n" into
+# a line break. Plus a typo, which is reported and ignored.
+SIMPLE_FDL = (
+    "functions:\r\n"
+    "  oscar:\r\n"
+    "  - local:\r\n"
+    "     name: e2e-simple\r\n"
+    "     memory: 256Mi\r\n"
+    "     cpu: '1.0'\r\n"
+    "     image: ubuntu\r\n"
+    "     script: analyse.sh\r\n"
+    "     log_level: CRITICAL\t\t\r\n"
+    "     memroy: 1Gi\r\n"
+    "     input:\r\n"
+    "     - storage_provider: minio.default\r\n"
+    "       path: e2e-simple/input\r\n"
+    "     output:\r\n"
+    "     - storage_provider: minio.default\r\n"
+    "       path: e2e-simple/output\r\n"
+)
+ANALYSE = """#!/bin/bash
+NAME=`basename "$INPUT_FILE_PATH" | cut -d. -f1`
+OUT="$TMP_OUTPUT_DIR/$NAME-out.txt"
+cat "$INPUT_FILE_PATH" > "$OUT"
+echo "\\nAnalysis:" >> "$OUT"
+echo "Words: $(wc -w < "$INPUT_FILE_PATH")" >> "$OUT"
+"""
+
+
+def test_an_oscar_style_fdl_with_tabs_runs_with_warnings(
+    sluice: Sluice, tmp_path: Path, http: Any
+) -> None:
+    (tmp_path / "analyse.sh").write_text(ANALYSE)
+    fdl = tmp_path / "simple.yaml"
+    fdl.write_bytes(SIMPLE_FDL.encode())
+    applied = ok(sluice("apply", str(fdl)))
+    assert applied.stdout == "created service 'e2e-simple' on cluster 'local'\n"
+    warnings = applied.stderr.splitlines()
+    assert f"warning: {fdl}:10: memroy: unknown field, ignored" in warnings
+    assert any(
+        line.startswith(f"warning: {fdl}:7: image: 'ubuntu' is not used") for line in warnings
+    ), warnings
+
+    s3 = s3_client(http)
+    s3.put_object(Bucket="e2e-simple", Key="input/fox.txt", Body=b"The quick brown fox jumps")
+    wait_for(lambda: keys_under(s3, "e2e-simple", "output/"), what="the analysis")
+    text = s3.get_object(Bucket="e2e-simple", Key="output/fox-out.txt")["Body"].read().decode()
+    assert text == "The quick brown fox jumps\nAnalysis:\nWords: 5\n"

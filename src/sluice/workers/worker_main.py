@@ -122,7 +122,7 @@ def take_over_stdio(connect: str | None = None, log: str | None = None) -> Chann
     """Keep the protocol on private fds (the pipes, or a socket to ``connect``); stdin reads
     nothing, stdout joins the log (fd 2, or the file ``log``)."""
     if log is not None:
-        log_fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        log_fd = os.open(log, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(log_fd, 2)
         os.close(log_fd)
     if connect is None:

@@ -1,0 +1,53 @@
+"""Container runtime tests: a real ``sluice up --runtime container`` per module, on real podman
+with the test images of ``scripts/test-images`` (nothing is ever pulled)."""
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.sluice_process import SluiceProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+BUSYBOX = "localhost/sluice/busybox:latest"
+PYTHON = "localhost/sluice/debian-python:bookworm"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_images() -> None:
+    """The images must have been built (``scripts/test`` builds them); say how otherwise."""
+    check = subprocess.run(
+        [str(ROOT / "scripts" / "test-images"), "--check"], capture_output=True, text=True
+    )
+    if check.returncode != 0:
+        pytest.fail(
+            f"container test images are not ready; run scripts/test-images\n{check.stdout}{check.stderr}"
+        )
+
+
+@pytest.fixture(scope="module")
+def sluice_env() -> dict[str, str]:
+    return {
+        "SLUICE_RUNTIME": "container",
+        "SLUICE_IMAGE_PULL": "never",
+        "SLUICE_RETRY_BACKOFF": "0.2",
+        "SLUICE_MAX_ATTEMPTS": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def engine(sluice_server: SluiceProcess) -> Iterator[docker.DockerClient]:
+    """The podman service that this module's Sluice started for itself."""
+    socket = sluice_server.data_dir / "engine" / "podman.sock"
+    client = docker.DockerClient(base_url=f"unix://{socket}", version="1.41")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def containers_of(engine: docker.DockerClient, service: str) -> list[str]:
+    found = engine.containers.list(all=True, filters={"label": f"sluice.service={service}"})
+    return [container.id for container in found]
