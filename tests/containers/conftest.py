@@ -18,13 +18,11 @@ PYTHON = "localhost/sluice/debian-python:bookworm"
 @pytest.fixture(scope="session", autouse=True)
 def test_images() -> None:
     """The images must have been built (``scripts/test`` builds them); say how otherwise."""
-    check = subprocess.run(
-        [str(ROOT / "scripts" / "test-images"), "--check"], capture_output=True, text=True
-    )
+    argv = [str(ROOT / "scripts" / "test-images"), "--check"]
+    check = subprocess.run(argv, capture_output=True, text=True, check=False)
     if check.returncode != 0:
-        pytest.fail(
-            f"container test images are not ready; run scripts/test-images\n{check.stdout}{check.stderr}"
-        )
+        detail = check.stdout + check.stderr
+        pytest.fail(f"container test images are not ready; run scripts/test-images\n{detail}")
 
 
 @pytest.fixture(scope="module")
