@@ -4,10 +4,9 @@ subprocess, nothing of the manager."""
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sluice.domain.job import Job, JobStatus, ObjectRef
+from sluice.domain.job import Job, ObjectRef
 from sluice.domain.service import parse_service
 from sluice.storage import open_provider
 from sluice.supervisor.task import JobTask
@@ -42,21 +41,8 @@ def test_a_job_runs_from_its_task_file(tmp_path: Path) -> None:
                 "environment": {"secrets": {"API_KEY": "s3cr3t"}},
             }
         )
-        job = Job(
-            id="alone-1",
-            service="alone",
-            status=JobStatus.RUNNING,
-            source=ObjectRef("minio.default", "alone", "in/hello.txt", etag),
-            payload=b'{"Records": []}',
-            attempts=1,
-            max_attempts=1,
-            created_at=datetime.now(UTC),
-            started_at=None,
-            finished_at=None,
-            exit_code=None,
-            reason="",
-            dead=False,
-        )
+        source = ObjectRef("minio.default", "alone", "in/hello.txt", etag)
+        job = Job.running("alone-1", "alone", source, b'{"Records": []}')
         task_file = tmp_path / "task.json"
         task_file.write_text(JobTask(job, service, "t" * 64, 30.0).dumps())
         store_file = tmp_path / "store.json"
@@ -80,21 +66,7 @@ def test_a_job_runs_from_its_task_file(tmp_path: Path) -> None:
 
 def test_a_failing_job_exits_non_zero_with_its_reason(tmp_path: Path) -> None:
     service = parse_service({"name": "fails", "script": "echo oops; exit 4"})
-    job = Job(
-        id="fails-1",
-        service="fails",
-        status=JobStatus.RUNNING,
-        source=None,
-        payload=b"aGk=",
-        attempts=1,
-        max_attempts=1,
-        created_at=datetime.now(UTC),
-        started_at=None,
-        finished_at=None,
-        exit_code=None,
-        reason="",
-        dead=False,
-    )
+    job = Job.running("fails-1", "fails", None, b"aGk=")
     (tmp_path / "task.json").write_text(JobTask(job, service, "t" * 64, 30.0).dumps())
     described = {"endpoint": "http://127.0.0.1:9", "access_key": "a", "secret_key": "b"}
     (tmp_path / "store.json").write_text(json.dumps(described))

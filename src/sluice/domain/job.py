@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -43,6 +43,27 @@ class Job:
     exit_code: int | None
     reason: str
     dead: bool
+
+    @classmethod
+    def running(
+        cls, id: str, service: str, source: ObjectRef | None, payload: bytes | None
+    ) -> "Job":
+        """A job as one attempt outside the ledger sees it (a supervisor in a pod, a test)."""
+        return cls(
+            id=id,
+            service=service,
+            status=JobStatus.RUNNING,
+            source=source,
+            payload=payload,
+            attempts=1,
+            max_attempts=1,
+            created_at=datetime.now(UTC),
+            started_at=None,
+            finished_at=None,
+            exit_code=None,
+            reason="",
+            dead=False,
+        )
 
 
 def new_job_id(service: str) -> str:

@@ -3,10 +3,9 @@
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sluice.domain.job import Job, JobStatus, ObjectRef
+from sluice.domain.job import Job, ObjectRef
 from sluice.domain.service import Service
 
 
@@ -39,21 +38,7 @@ class JobTask:
         raw = data["job"]
         source = None if raw.get("source") is None else ObjectRef(**raw["source"])
         payload = None if raw.get("payload") is None else base64.b64decode(raw["payload"])
-        job = Job(
-            id=raw["id"],
-            service=raw["service"],
-            status=JobStatus.RUNNING,
-            source=source,
-            payload=payload,
-            attempts=0,
-            max_attempts=1,
-            created_at=datetime.now(UTC),
-            started_at=None,
-            finished_at=None,
-            exit_code=None,
-            reason="",
-            dead=False,
-        )
+        job = Job.running(raw["id"], raw["service"], source, payload)
         service = Service.model_validate(data["service"])
         return cls(job, service, str(data["token"]), float(data["timeout"]))
 
