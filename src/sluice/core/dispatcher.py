@@ -131,8 +131,10 @@ class Dispatcher:
         try:
             execution = self._executor.start(slot, record, jobs)
         except Exception as exc:
-            log.exception("cannot start jobs of %s", record.service.name)
             slot.release()
+            if self._stopping.is_set():
+                return  # claimed, so Running: the next start runs them
+            log.exception("cannot start jobs of %s", record.service.name)
             for job in jobs:
                 self._record(job, JobReport(False, None, f"cannot start: {exc}"))
             return
