@@ -177,3 +177,32 @@ def test_payload_jobs_carry_their_body(platform: Platform, executor: FakeExecuto
     assert execution.jobs[0].id == job.id
     assert execution.jobs[0].payload == b"aGVsbG8="  # loaded whole for the run
     wait_for(lambda: jobs_of(platform, "echo")[0].status is JobStatus.SUCCEEDED)
+
+
+def test_state_changes_are_published_as_they_happen(
+    platform: Platform, executor: FakeExecutor
+) -> None:
+    import asyncio
+
+    executor.outcome = lambda job: JobReport(False, 2, "exit code 2")
+    service = create(platform, max_attempts=2)
+
+    async def watch() -> list[tuple[str, str, int, bool]]:
+        seen: list[tuple[str, str, int, bool]] = []
+        async with platform.jobs.events.subscribe("echo") as events:
+            await asyncio.to_thread(submit, platform, service, "a")
+            while not (seen and seen[-1][1] == "Failed"):
+                event = await events.next(timeout=10)
+                assert event is not None, seen
+                seen.append((event.job, event.status.value, event.attempts, event.dead))
+        return seen
+
+    seen = asyncio.run(watch())
+    assert [(status, attempts, dead) for _, status, attempts, dead in seen] == [
+        ("Pending", 0, False),
+        ("Running", 1, False),
+        ("Pending", 1, False),  # failed, retry due
+        ("Running", 2, False),
+        ("Failed", 2, True),
+    ]
+    assert len({job for job, *_ in seen}) == 1

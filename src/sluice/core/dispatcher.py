@@ -10,8 +10,9 @@ import logging
 import threading
 import time
 
+from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
-from sluice.domain.job import Job
+from sluice.domain.job import Job, JobStatus
 from sluice.domain.results import JobReport
 from sluice.domain.retry import RetryPolicy
 from sluice.domain.service import ServiceRecord
@@ -26,9 +27,15 @@ IDLE_WAIT = 0.5  # seconds between ledger reads when nothing wakes the dispatche
 
 class Dispatcher:
     def __init__(
-        self, ledger: JobLedger, services: ServiceManager, executor: Executor, backoff: float
+        self,
+        ledger: JobLedger,
+        services: ServiceManager,
+        executor: Executor,
+        backoff: float,
+        events: JobEvents | None = None,
     ) -> None:
         self._ledger = ledger
+        self._events = events or JobEvents()
         self._services = services
         self._executor = executor
         self._backoff = backoff
@@ -141,6 +148,8 @@ class Dispatcher:
         with self._lock:
             for job in jobs:
                 self._running[job.id] = (record.service.name, execution)
+        for job in jobs:
+            self._events.publish(JobEvent(job.service, job.id, JobStatus.RUNNING, job.attempts))
         execution.add_done_callback(lambda reports: self._finished(jobs, reports))
 
     def _finished(self, jobs: list[Job], reports: Reports) -> None:
@@ -161,6 +170,8 @@ class Dispatcher:
         for job in batch:
             if self._ledger.claim(job.id):
                 self._ledger.fail(job.id, None, reason, reason + "\n", retry_in=None)
+                event = JobEvent(job.service, job.id, JobStatus.FAILED, 1, reason, dead=True)
+                self._events.publish(event)
 
     def _is_running(self, job_id: str) -> bool:
         with self._lock:
@@ -177,10 +188,14 @@ class Dispatcher:
         if report.succeeded:
             self._ledger.succeed(job.id, report.exit_code or 0, report.log)
             log.info("job %s succeeded", job.id)
+            self._events.publish(JobEvent(job.service, job.id, JobStatus.SUCCEEDED, job.attempts))
             return
         attempt = self._ledger.attempts(job.id)
         retry_in = RetryPolicy(job.max_attempts, self._backoff).delay_after(attempt)
         self._ledger.fail(job.id, report.exit_code, report.reason, report.log, retry_in)
+        status = JobStatus.FAILED if retry_in is None else JobStatus.PENDING
+        dead = retry_in is None
+        self._events.publish(JobEvent(job.service, job.id, status, attempt, report.reason, dead))
         if retry_in is None:
             log.warning("job %s failed for good (%s): now a dead letter", job.id, report.reason)
         else:

@@ -4,7 +4,8 @@ doing. Running them is the dispatcher's job (``sluice.core.dispatcher``)."""
 import logging
 
 from sluice.core.dispatcher import Dispatcher
-from sluice.domain.job import Job, ObjectRef
+from sluice.core.job_events import JobEvent, JobEvents
+from sluice.domain.job import Job, JobStatus, ObjectRef
 from sluice.domain.service import Service
 from sluice.execution.base import Executor
 from sluice.state.jobs import JobLedger
@@ -20,8 +21,10 @@ class JobService:
         executor: Executor,
         *,
         max_attempts: int,
+        events: JobEvents | None = None,
     ) -> None:
         self.ledger = ledger
+        self.events = events or JobEvents()
         self._dispatcher = dispatcher
         self._executor = executor
         self._max_attempts = max_attempts
@@ -33,7 +36,7 @@ class JobService:
         )
         if job is not None:
             log.info("job %s for %s/%s", job.id, ref.bucket, ref.key)
-            self._dispatcher.wake()
+            self._accepted(job)
         return job
 
     def submit_payload(self, service: Service, payload: bytes) -> Job:
@@ -41,13 +44,17 @@ class JobService:
             service.name, payload=payload, max_attempts=self._attempts_for(service)
         )
         assert job is not None  # only object jobs are deduplicated
-        self._dispatcher.wake()
+        self._accepted(job)
         return job
 
     def retry(self, service: str, job_id: str) -> Job:
         job = self.ledger.retry(service, job_id)
-        self._dispatcher.wake()
+        self._accepted(job)
         return job
+
+    def _accepted(self, job: Job) -> None:
+        self.events.publish(JobEvent(job.service, job.id, JobStatus.PENDING, job.attempts))
+        self._dispatcher.wake()
 
     def why_waiting(self, service: Service) -> str:
         """Why a Pending job of ``service`` cannot start now, when its executor knows."""

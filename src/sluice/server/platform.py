@@ -11,6 +11,7 @@ from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
 from sluice.core.dispatcher import Dispatcher
 from sluice.core.invocations import Invocations
+from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
@@ -179,8 +180,11 @@ def build_platform(
     services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff)
-    jobs = JobService(ledger, dispatcher, executor, max_attempts=settings.max_attempts)
+    events = JobEvents()
+    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events)
+    jobs = JobService(
+        ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
+    )
     services.add_listener(jobs.service_changed)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
