@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from tests.e2e.helpers import keys_under, s3_client, statuses, wait_for
 from tests.sluice_process import SluiceProcess, free_port
 
 
@@ -92,3 +93,53 @@ def up(data_dir: Path, port: int, s3_port: int) -> subprocess.CompletedProcess[s
     argv = [sys.executable, "-m", "sluice", "up", "--port", str(port), "--s3-port", str(s3_port)]
     env = {**os.environ, "SLUICE_DATA_DIR": str(data_dir), "SLUICE_ADMIN_PASSWORD": "x"}
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_second_sluice_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    """The second exits naming the first, before touching its object store or events."""
+    data = tmp_path / "data"
+    server = SluiceProcess(data_dir=data).start()
+    try:
+        second = up(data, free_port(), free_port())
+        assert second.returncode == 1
+        assert f"another Sluice is running on data dir {data}" in second.stderr
+        assert f"pid {server.process.pid if server.process else 0}" in second.stderr
+        assert server.url in second.stderr
+        assert "Traceback" not in second.stderr
+        with server.client() as http:  # the first goes on, events included
+            body = {
+                "name": "still-here",
+                "script": 'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/"',
+                "input": [{"storage_provider": "minio.default", "path": "still-here/in"}],
+                "output": [{"storage_provider": "minio.default", "path": "still-here/out"}],
+            }
+            assert http.post("/system/services", json=body).status_code == 201
+            job = http.post("/job/still-here", content=b"aGk=")
+            assert job.status_code == 201
+            s3 = s3_client(http)
+            s3.put_object(Bucket="still-here", Key="in/a.txt", Body=b"a")
+            wait_for(lambda: keys_under(s3, "still-here", "out/"), what="an output")
+    finally:
+        server.stop()
+    third = SluiceProcess(data_dir=data).start()  # the lock went with the first
+    third.stop()
+
+
+def test_what_sluice_writes_is_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = SluiceProcess(data_dir=data, password=None).start()
+    try:
+        with server.client() as http:
+            http.auth = ("oscar", (data / "admin-password").read_text().strip())
+            body = {"name": "private", "script": "echo secret-ish output"}
+            assert http.post("/system/services", json=body).status_code == 201
+            assert http.post("/job/private", content=b"aGk=").status_code == 201
+            wait_for(lambda: "Succeeded" in statuses(http, "private"), what="the job")
+    finally:
+        server.stop()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in [data / "sluice.db", data / "admin-password", *data.glob("jobs/*")]:
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in [p for p in data.rglob("*") if p.is_dir() and not p.is_symlink()]:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
