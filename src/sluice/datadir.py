@@ -27,6 +27,16 @@ class DataDir:
         return self.root / "workers"
 
     @property
+    def payloads(self) -> Path:
+        """Large ``/job`` bodies, one file per job, until the job no longer needs it."""
+        return self.root / "payloads"
+
+    @property
+    def spool(self) -> Path:
+        """Request bodies being received, before they are a job's payload or a call's input."""
+        return self.root / "spool"
+
+    @property
     def database(self) -> Path:
         return self.root / "sluice.db"
 

@@ -17,6 +17,10 @@ class Invalid(SluiceError):
     """User input is wrong; the message says what and where."""
 
 
+class TooLarge(Invalid):
+    """A request body is larger than the limit; the message says the limit and its setting."""
+
+
 class Forbidden(SluiceError):
     """The caller may not do this."""
 

@@ -4,8 +4,10 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sluice.domain.quantity import is_valid_memory, parse_memory
 
 
 def default_data_dir() -> Path:
@@ -69,9 +71,23 @@ class Settings(BaseSettings):
     worker_idle_timeout: float = Field(
         60.0, gt=0, description="Seconds an idle handler worker above min_scale is kept warm."
     )
+    max_body: str = Field(
+        "1Gi", description="Largest /run or /job request body, e.g. 256Mi (413 beyond it)."
+    )
     log_cap: int = Field(1_048_576, ge=1024, description="Bytes of log kept per job.")
     total_cpu: float | None = Field(None, gt=0, description="CPU cores for jobs; all if unset.")
     total_memory: str | None = Field(None, description="Memory for jobs, e.g. 8Gi; all if unset.")
+
+    @field_validator("max_body", "total_memory")
+    @classmethod
+    def _check_quantity(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_memory(value):
+            raise ValueError(f"{value!r} is not a size such as 512Mi or 2Gi")
+        return value
+
+    @property
+    def max_body_bytes(self) -> int:
+        return parse_memory(self.max_body)
 
     @property
     def effective_database_url(self) -> str:

@@ -15,11 +15,13 @@ from sluice.errors import (
     NotFound,
     SluiceError,
     StorageError,
+    TooLarge,
 )
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[SluiceError], int] = {
+    TooLarge: 413,
     Invalid: 400,
     Forbidden: 403,
     NotFound: 404,

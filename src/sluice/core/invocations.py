@@ -8,6 +8,7 @@ from sluice.core.services import ServiceManager
 from sluice.domain.results import SyncResult
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
+from sluice.supervisor.body import Body, is_blank
 
 
 class Invocations:
@@ -18,9 +19,9 @@ class Invocations:
         self._executor = executor
         self._default_timeout = default_timeout
 
-    def run(self, name: str, body: bytes) -> SyncResult:
+    def run(self, name: str, body: Body) -> SyncResult:
         record = self._services.get(name)
-        if not body.strip():
+        if is_blank(body):
             raise Invalid("the request body is empty: send the input, base64-encoded or as is")
         timeout = record.service.timeout or self._default_timeout
         return self._executor.invoke(record, body, timeout)

@@ -2,6 +2,7 @@
 doing. Running them is the dispatcher's job (``sluice.core.dispatcher``)."""
 
 import logging
+from pathlib import Path
 
 from sluice.core.dispatcher import Dispatcher
 from sluice.core.job_events import JobEvent, JobEvents
@@ -9,6 +10,7 @@ from sluice.domain.job import Job, JobStatus, ObjectRef
 from sluice.domain.service import Service
 from sluice.execution.base import Executor
 from sluice.state.jobs import JobLedger
+from sluice.supervisor.body import Body
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,13 @@ class JobService:
             self._accepted(job)
         return job
 
-    def submit_payload(self, service: Service, payload: bytes) -> Job:
-        job = self.ledger.enqueue(
-            service.name, payload=payload, max_attempts=self._attempts_for(service)
-        )
+    def submit_payload(self, service: Service, payload: Body) -> Job:
+        """A job whose input is a request body (a large one comes as a file, and is moved)."""
+        attempts = self._attempts_for(service)
+        if isinstance(payload, Path):
+            job = self.ledger.enqueue(service.name, payload_file=payload, max_attempts=attempts)
+        else:
+            job = self.ledger.enqueue(service.name, payload=payload, max_attempts=attempts)
         assert job is not None  # only object jobs are deduplicated
         self._accepted(job)
         return job

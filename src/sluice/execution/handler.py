@@ -25,6 +25,7 @@ from sluice.errors import BackendError, Invalid
 from sluice.execution.base import BatchPolicy, Reports, Slot
 from sluice.execution.local import LocalExecution
 from sluice.storage.resolver import StorageResolver
+from sluice.supervisor.body import Body
 from sluice.supervisor.environment import worker_environment
 from sluice.supervisor.response import encode_response
 from sluice.supervisor.stage import stage_body, stage_in, stage_out
@@ -148,7 +149,7 @@ class HandlerExecutor:
 
         return LocalExecution.submit(self._threads, work, slot, [job.id for job in jobs])
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
         workspace = Workspace.fresh(self._calls(service), f"{service.name}-{uuid.uuid4()}")
         try:

@@ -170,7 +170,7 @@ def build_platform(
     admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
-    ledger = JobLedger(database)
+    ledger = JobLedger(database, data.payloads)
     services = ServiceManager(ServiceStore(database), preparers=[storage.prepare])
     if capacity is None:
         memory = parse_memory(settings.total_memory) if settings.total_memory else None
