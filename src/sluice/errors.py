@@ -29,5 +29,9 @@ class BackendError(SluiceError):
     """An execution backend failed to run or manage work."""
 
 
+class StateError(SluiceError):
+    """The state database cannot be used (damaged, not a database, unreachable)."""
+
+
 class StorageError(SluiceError):
     """An object store or storage provider failed."""

@@ -74,11 +74,14 @@ class Settings(BaseSettings):
     max_body: str = Field(
         "1Gi", description="Largest /run or /job request body, e.g. 256Mi (413 beyond it)."
     )
+    min_free_disk: str = Field(
+        "64Mi", description="Free space the data disk needs for new jobs to start."
+    )
     log_cap: int = Field(1_048_576, ge=1024, description="Bytes of log kept per job.")
     total_cpu: float | None = Field(None, gt=0, description="CPU cores for jobs; all if unset.")
     total_memory: str | None = Field(None, description="Memory for jobs, e.g. 8Gi; all if unset.")
 
-    @field_validator("max_body", "total_memory")
+    @field_validator("max_body", "total_memory", "min_free_disk")
     @classmethod
     def _check_quantity(cls, value: str | None) -> str | None:
         if value is not None and not is_valid_memory(value):
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def max_body_bytes(self) -> int:
         return parse_memory(self.max_body)
+
+    @property
+    def min_free_disk_bytes(self) -> int:
+        return parse_memory(self.min_free_disk)
 
     @property
     def effective_database_url(self) -> str:

@@ -143,3 +143,35 @@ def test_what_sluice_writes_is_private(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for folder in [p for p in data.rglob("*") if p.is_dir() and not p.is_symlink()]:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def test_a_damaged_database_is_refused_with_a_pointer_to_the_repair(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = SluiceProcess(data_dir=data).start()
+    try:
+        with server.client() as http:
+            for index in range(30):  # enough rows for several pages of table data
+                body = {"name": f"svc-{index}", "script": "echo " + "x" * 2000}
+                assert http.post("/system/services", json=body).status_code == 201
+    finally:
+        server.stop()
+    database = data / "sluice.db"
+    original = database.read_bytes()
+    page = 4096
+    damaged = bytearray(original)
+    damaged[3 * page : 6 * page] = os.urandom(3 * page)  # table pages, not the header
+    database.write_bytes(bytes(damaged))
+    refused = up(data, free_port(), free_port())
+    assert refused.returncode == 1
+    assert f"error: the state database {database} is damaged" in refused.stderr
+    assert "docs/operations.md" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    database.write_bytes(b"\0" * len(original))  # a zeroed header: not a database at all
+    unreadable = up(data, free_port(), free_port())
+    assert unreadable.returncode == 1
+    assert f"error: the state database {database} is damaged (file is not a database)" in (
+        unreadable.stderr
+    )
+    assert "Traceback" not in unreadable.stderr
+    assert leftover_processes(data) == []

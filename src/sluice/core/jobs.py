@@ -62,8 +62,8 @@ class JobService:
         self._dispatcher.wake()
 
     def why_waiting(self, service: Service) -> str:
-        """Why a Pending job of ``service`` cannot start now, when its executor knows."""
-        return self._executor.why_waiting(service)
+        """Why a Pending job of ``service`` cannot start now, when that is known."""
+        return self.disk_full() or self._executor.why_waiting(service)
 
     def log_of(self, service: str, job_id: str) -> str:
         """A job's log: the stored one, or what it has printed so far while it runs."""
@@ -79,6 +79,10 @@ class JobService:
             if cancelled:
                 log.info("cancelled %d running job(s) of deleted service %s", cancelled, old.name)
             self.ledger.forget_service(old.name)
+
+    def disk_full(self) -> str:
+        """Why no job starts now, when the data disk is full; "" otherwise."""
+        return self._dispatcher.disk_full()
 
     def _attempts_for(self, service: Service) -> int:
         return service.max_attempts or self._max_attempts

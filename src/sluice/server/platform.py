@@ -1,7 +1,6 @@
 """The composition root: builds every long-lived part of a running Sluice from its settings."""
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
 from sluice.datadir import DataDir
+from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
 from sluice.domain.service import Service
@@ -30,6 +30,7 @@ from sluice.state.jobs import JobLedger
 from sluice.state.services import ServiceStore
 from sluice.storage.base import StorageProvider
 from sluice.storage.resolver import StorageResolver
+from sluice.supervision import Loops, Supervised
 from sluice.triggers.reconcile import Reconciler
 from sluice.triggers.router import EventRouter
 
@@ -54,33 +55,33 @@ class Platform:
     capacity: Capacity
     invocations: Invocations
     executor: Executor
+    loops: Loops
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    _watchdog: Supervised | None = None
 
     def start(self) -> None:
         """Start background work: job dispatch, reconciliation, object-store supervision."""
         self.jobs.start()
         self.reconciler.start()
         if self.store_watchdog is not None:
-            threading.Thread(target=self._watch_store, name="store-watchdog", daemon=True).start()
+            self._watchdog = self.loops.add(Supervised("store-watchdog", self._watch_store))
+            self._watchdog.start()
 
     def stop(self) -> None:
         """Stop background work; running jobs are resumed on the next start."""
-        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.stop()
         self.reconciler.stop()
         self.jobs.stop()
         self.executor.close()
 
-    def _watch_store(self) -> None:
+    def _watch_store(self) -> float:
         assert self.store_watchdog is not None
-        while not self._stop.wait(WATCHDOG_INTERVAL):
-            try:
-                if self.store_watchdog():
-                    log.warning("the embedded object store had stopped; restarted it")
-            except Exception:
-                log.exception("cannot restart the embedded object store")
+        if self.store_watchdog():
+            log.warning("the embedded object store had stopped; restarted it")
+        return WATCHDOG_INTERVAL
 
 
 def build_executor(
@@ -181,13 +182,17 @@ def build_platform(
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events)
+    disk = DiskGuard(data.root, settings.min_free_disk_bytes)
+    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, disk)
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
     services.add_listener(jobs.service_changed)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
+    loops = Loops()
+    loops.add(dispatcher.loop)
+    loops.add(reconciler.loop)
     invocations = Invocations(services, executor, settings.default_timeout)
     return Platform(
         settings=settings,
@@ -201,6 +206,7 @@ def build_platform(
         capacity=capacity,
         invocations=invocations,
         executor=executor,
+        loops=loops,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
     )

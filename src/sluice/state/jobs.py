@@ -173,6 +173,19 @@ class JobLedger:
         with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
+    def requeue(self, job_id: str, delay: float, reason: str) -> None:
+        """Running → Pending again without counting the attempt: it was cut short by the
+        machine (a full disk), not by the job."""
+        values = {
+            "status": JobStatus.PENDING.value,
+            "attempts": jobs.c.attempts - 1,
+            "not_before": time.time() + delay,
+            "reason": reason,
+        }
+        where = and_(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING.value)
+        with self._db.write() as conn:
+            conn.execute(update(jobs).where(where).values(**values))
+
     def recover_interrupted(self) -> int:
         """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
         values = {"status": JobStatus.PENDING.value, "attempts": jobs.c.attempts - 1}

@@ -7,6 +7,7 @@ worker serves one request at a time. A background reaper closes workers idle lon
 ``min_scale``.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from sluice.capacity import Reservation
 from sluice.errors import BackendError
 from sluice.workers.worker import HandlerWorker
+
+log = logging.getLogger(__name__)
 
 RESERVE_RETRY = 0.1  # seconds between reserve() attempts while capacity is short
 REFILL_BACKOFF = (1.0, 60.0)  # seconds before re-spawning for min_scale after a failure
@@ -240,8 +243,11 @@ class WorkerPool:
 
     def _reap_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self._discard(self._expired())
-            self._refill()
+            try:
+                self._discard(self._expired())
+                self._refill()
+            except Exception:  # the reaper must outlive any one failure
+                log.exception("worker pool maintenance failed; trying again")
 
     def _expired(self) -> list[_Slot]:
         """Idle workers that are dead, or idle too long while above min_scale."""
