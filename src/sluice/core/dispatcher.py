@@ -204,8 +204,8 @@ class Dispatcher:
     def _record_of(self, name: str) -> ServiceRecord | None:
         try:
             return self._services.get(name)
-        except NotFound:
-            self._ledger.forget_service(name)
+        except NotFound:  # deleted as its jobs arrived: they end as the delete's do
+            self._ledger.cancel_service(name, "cancelled: the service was deleted")
             return None
 
     def _record(self, job: Job, report: JobReport) -> None:

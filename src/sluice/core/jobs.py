@@ -14,6 +14,8 @@ from sluice.supervisor.body import Body
 
 log = logging.getLogger(__name__)
 
+CANCELLED_BY_DELETE = "cancelled: the service was deleted"
+
 
 class JobService:
     def __init__(
@@ -73,12 +75,15 @@ class JobService:
         return self._dispatcher.live_log(job_id) or ""
 
     def service_changed(self, old: Service | None, new: Service | None) -> None:
-        """A deleted service's running jobs are cancelled and its records go."""
+        """A deleted service's waiting and running jobs are cancelled and recorded as such."""
         if old is not None and new is None:
-            cancelled = self._dispatcher.cancel_service(old.name)
-            if cancelled:
-                log.info("cancelled %d running job(s) of deleted service %s", cancelled, old.name)
-            self.ledger.forget_service(old.name)
+            self.cancel_all(old.name)
+
+    def cancel_all(self, service: str) -> None:
+        recorded = self.ledger.cancel_service(service, CANCELLED_BY_DELETE)
+        running = self._dispatcher.cancel_service(service)
+        if recorded or running:
+            log.info("cancelled %d job(s) of deleted service %s", recorded, service)
 
     def disk_full(self) -> str:
         """Why no job starts now, when the data disk is full; "" otherwise."""

@@ -157,7 +157,7 @@ class JobLedger:
             "log": log,
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def _finish(
         self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
@@ -171,7 +171,7 @@ class JobLedger:
             "finished_at": datetime.now(UTC),
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def requeue(self, job_id: str, delay: float, reason: str) -> None:
         """Running → Pending again without counting the attempt: it was cut short by the
@@ -182,9 +182,8 @@ class JobLedger:
             "not_before": time.time() + delay,
             "reason": reason,
         }
-        where = and_(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING.value)
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(where).values(**values))
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def recover_interrupted(self) -> int:
         """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
@@ -273,16 +272,33 @@ class JobLedger:
             self._drop_payloads(conn, where)
             return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
-    def forget_service(self, service: str) -> None:
-        """A deleted service's jobs go, so a new service of that name starts clean."""
+    def cancel_service(self, service: str, reason: str) -> int:
+        """Pending and Running jobs of ``service`` end as Failed with ``reason`` (not dead
+        letters: there is nothing to run them with); their bodies go. How many."""
+        where = and_(
+            jobs.c.service == service,
+            jobs.c.status.in_((JobStatus.PENDING.value, JobStatus.RUNNING.value)),
+        )
+        values = {
+            "status": JobStatus.FAILED.value,
+            "reason": reason,
+            "finished_at": datetime.now(UTC),
+            "dead": False,
+            "payload_file": None,
+        }
         with self._db.write() as conn:
-            self._drop_payloads(conn, jobs.c.service == service)
-            conn.execute(jobs.delete().where(jobs.c.service == service))
+            self._drop_payloads(conn, where)
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
     def counts(self) -> dict[str, int]:
         query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         with self._db.read() as conn:
             return {status: count for status, count in conn.execute(query).all()}
+
+
+def _running(job_id: str) -> ColumnElement[bool]:
+    """Only a Running job ends: one cancelled meanwhile stays as it was recorded."""
+    return and_(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING.value)
 
 
 def _remove(path: Path | None) -> None:
