@@ -41,6 +41,11 @@ class DataDir:
         return self.root / "sluice.db"
 
     @property
+    def secret_key(self) -> Path:
+        """The key secrets are encrypted with at rest, unless SLUICE_SECRET_KEY gives one."""
+        return self.root / "secret.key"
+
+    @property
     def admin_password(self) -> Path:
         return self.root / "admin-password"
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="Admin password; generated on first start and kept in the data dir."
     )
+    secret_key: SecretStr | None = Field(
+        None, description="Key secrets are encrypted with at rest; kept in the data dir if unset."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
     )

@@ -14,6 +14,7 @@ from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
+from sluice.crypto import SecretBox
 from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
@@ -172,7 +173,10 @@ def build_platform(
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
     ledger = JobLedger(database, data.payloads)
-    services = ServiceManager(ServiceStore(database), preparers=[storage.prepare])
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
+    store_of_services.seal_all()
+    services = ServiceManager(store_of_services, preparers=[storage.prepare])
     if capacity is None:
         memory = parse_memory(settings.total_memory) if settings.total_memory else None
         capacity = MachineCapacity(settings.total_cpu, memory)

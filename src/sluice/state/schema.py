@@ -21,7 +21,7 @@ services = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("definition", JSON, nullable=False),
-    Column("token", String(64), nullable=False),
+    Column("token", Text, nullable=False),  # sealed: longer than the 64-character token
     Column("owner", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
