@@ -29,6 +29,14 @@ class BackendError(SluiceError):
     """An execution backend failed to run or manage work."""
 
 
+class Busy(SluiceError):
+    """Too much is waiting already; the caller should try again later (429 or 503)."""
+
+    def __init__(self, message: str, overloaded: bool = False) -> None:
+        super().__init__(message)
+        self.overloaded = overloaded  # the whole manager (503), not one service (429)
+
+
 class StateError(SluiceError):
     """The state database cannot be used (damaged, not a database, unreachable)."""
 

@@ -1,5 +1,6 @@
 """Declarative settings for the Sluice manager. Every field can be set as ``SLUICE_<NAME>``."""
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,10 @@ from sluice.domain.quantity import is_valid_memory, parse_memory
 
 
 def default_data_dir() -> Path:
+    """A system service's place when run as root (its jobs' user must reach it), else the
+    user's own data folder."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/sluice")
     return user_data_path("sluice", appauthor=False)
 
 
@@ -29,11 +34,18 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="Admin password; generated on first start and kept in the data dir."
     )
+    admin_password_file: Path | None = Field(
+        None, description="A file holding the admin password (instead of admin_password)."
+    )
     secret_key: SecretStr | None = Field(
         None, description="Key secrets are encrypted with at rest; kept in the data dir if unset."
     )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
+    )
+
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a client has to send a request's headers."
     )
 
     # Object store. With no s3_endpoint, an embedded SeaweedFS is started and managed.
@@ -46,11 +58,26 @@ class Settings(BaseSettings):
     s3_verify: bool = Field(True, description="Verify TLS certificates of the S3 endpoint.")
     s3_port: int = Field(8333, ge=0, le=65535, description="Port of the embedded object store.")
 
+    allowed_endpoints: str = Field(
+        "",
+        description="Comma-separated hosts, host:port or URLs that services' storage providers "
+        "and clusters may name; any when empty.",
+    )
+
     # Where jobs run.
     runtime: Literal["process", "container"] = Field(
         "process",
         description="process: scripts run on this machine; container: services that name an "
         "image run in containers of it (Docker Engine API).",
+    )
+    sandbox: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Run process-runtime jobs under bubblewrap: auto (when installed), on, off.",
+    )
+    job_user: str | None = Field(
+        None,
+        description="Unprivileged user sandboxed jobs run as when Sluice runs as root "
+        "(sluice-job, created if missing, when unset).",
     )
     container_host: str | None = Field(
         None,
@@ -74,6 +101,12 @@ class Settings(BaseSettings):
     worker_idle_timeout: float = Field(
         60.0, gt=0, description="Seconds an idle handler worker above min_scale is kept warm."
     )
+    max_waiting_calls: int = Field(
+        64, ge=0, le=100_000, description="/run calls of one service that may wait for room."
+    )
+    max_running_calls: int = Field(
+        64, ge=1, le=10_000, description="/run calls the manager serves at once, all services."
+    )
     max_body: str = Field(
         "1Gi", description="Largest /run or /job request body, e.g. 256Mi (413 beyond it)."
     )
@@ -90,6 +123,17 @@ class Settings(BaseSettings):
         if value is not None and not is_valid_memory(value):
             raise ValueError(f"{value!r} is not a size such as 512Mi or 2Gi")
         return value
+
+    def admin_password_value(self) -> str | None:
+        """The configured admin password, read from its file when one is named."""
+        if self.admin_password_file is not None:
+            try:
+                return self.admin_password_file.read_text().strip() or None
+            except OSError as exc:
+                raise ValueError(
+                    f"admin_password_file {self.admin_password_file}: {exc.strerror}"
+                ) from exc
+        return self.admin_password.get_secret_value() if self.admin_password else None
 
     @property
     def max_body_bytes(self) -> int:

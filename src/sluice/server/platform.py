@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
 from sluice.core.dispatcher import Dispatcher
+from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
 from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
@@ -20,11 +21,13 @@ from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
 from sluice.domain.service import Service
+from sluice.errors import Invalid
 from sluice.execution.base import Executor
 from sluice.execution.by_kind import ByKind
 from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
 from sluice.execution.script import RuntimeFor, ScriptExecutor
-from sluice.runtimes.process import ProcessRuntime
+from sluice.runtimes.process import ProcessRuntime, end_leftovers
+from sluice.runtimes.sandbox import Sandbox, find_sandbox, open_for
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
@@ -94,7 +97,15 @@ def build_executor(
 ) -> Executor:
     """Script services run their script on a runtime, handler services on warm workers; with
     a container engine, services that name an image run in containers of it."""
-    places = _local_places() if engine is None else _container_places(engine)
+    leftovers = sum(end_leftovers(folder) for folder in (data.jobs, data.runs) if folder.is_dir())
+    if leftovers:
+        log.warning("ended %d job process tree(s) a crashed Sluice left running", leftovers)
+    sandbox = find_sandbox(settings.sandbox, data.root, settings.job_user)
+    if sandbox is not None and sandbox.user is not None:
+        open_for(sandbox.user, data.root, (data.jobs, data.runs, data.workers))
+    if sandbox is not None:
+        log.info("jobs run sandboxed (bubblewrap) as %s", _who(sandbox))
+    places = _local_places(sandbox) if engine is None else _container_places(engine, sandbox)
     script = ScriptExecutor(
         capacity,
         storage,
@@ -125,8 +136,12 @@ class _Places:
     advise: Callable[[Service], list[str]]
 
 
-def _local_places() -> _Places:
-    runtime, host = ProcessRuntime(), LocalWorkerHost()
+def _who(sandbox: Sandbox) -> str:
+    return sandbox.user.name if sandbox.user is not None else "Sluice's own user"
+
+
+def _local_places(sandbox: Sandbox | None) -> _Places:
+    runtime, host = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
 
     def advise(service: Service) -> list[str]:
         if not service.image:
@@ -140,11 +155,11 @@ def _local_places() -> _Places:
     return _Places(lambda _s: runtime, lambda _s: host, advise)
 
 
-def _container_places(engine: "ContainerEngine") -> _Places:
+def _container_places(engine: "ContainerEngine", sandbox: Sandbox | None) -> _Places:
     from sluice.execution.container_workers import ContainerWorkerHost
     from sluice.runtimes.container import ContainerRuntime
 
-    process, local = ProcessRuntime(), LocalWorkerHost()
+    process, local = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
     container, in_container = ContainerRuntime(engine), ContainerWorkerHost(engine)
     return _Places(
         lambda service: container if service.image else process,
@@ -168,7 +183,10 @@ def build_platform(
     real ones, for in-process tests."""
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
-    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    try:
+        password = settings.admin_password_value()
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
@@ -183,6 +201,7 @@ def build_platform(
     if executor is None:
         executor = build_executor(settings, capacity, storage, data, engine)
     services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
+    services.add_checker(EndpointPolicy(settings.allowed_endpoints.split(",")).check)
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
@@ -197,7 +216,9 @@ def build_platform(
     loops = Loops()
     loops.add(dispatcher.loop)
     loops.add(reconciler.loop)
-    invocations = Invocations(services, executor, settings.default_timeout)
+    invocations = Invocations(
+        services, executor, settings.default_timeout, settings.max_waiting_calls
+    )
     return Platform(
         settings=settings,
         admin=admin,

@@ -17,6 +17,7 @@ from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.errors import Conflict, SluiceError
 from sluice.net import port_in_use
+from sluice.server.http import GuardedH11Protocol
 from sluice.server.instance_lock import InstanceLock
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
@@ -47,9 +48,16 @@ def serve(settings: Settings) -> None:
                 settings, object_store, webhook_token, watchdog, engine=engine
             )
             app = create_app(platform)
-            server = uvicorn.Server(
-                uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+            GuardedH11Protocol.header_timeout = settings.header_timeout
+            config = uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                http=GuardedH11Protocol,
+                timeout_keep_alive=5,
             )
+            server = uvicorn.Server(config)
             stack.callback(platform.stop)
             platform.start()
             _announce(platform)
@@ -68,8 +76,8 @@ def _check_can_start(settings: Settings) -> InstanceLock:
     lock = InstanceLock(settings.data_dir)
     try:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        settings.data_dir.chmod(0o700)
         lock.acquire(settings.host, settings.port)
+        settings.data_dir.chmod(0o700)  # only once it is ours: a running Sluice set its own
     except OSError as exc:
         problems.append(
             f"data dir {settings.data_dir} is not writable ({exc.strerror}); "

@@ -202,6 +202,7 @@ class WorkerPool:
             raise
         slot = _Slot(worker, reservation)
         self._started(worker, slot)
+        log.info("started a worker of %s (%d live)", worker.spec.service, self.stats().live)
         return slot
 
     def _started(self, worker: HandlerWorker | None, slot: _Slot | None) -> None:
@@ -233,6 +234,7 @@ class WorkerPool:
 
     def _discard(self, slots: list[_Slot]) -> None:
         for slot in slots:
+            log.info("stopping a worker of %s", slot.worker.spec.service)
             slot.discard()
         if slots:
             with self._cond:

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -43,6 +44,13 @@ async def create_job(service: str, request: Request, platform: PlatformDep) -> R
     return Response(status_code=201, headers={JOB_HEADER: ",".join(ids)})
 
 
+def calls_limiter(app: Any, size: int) -> CapacityLimiter:
+    limiter: CapacityLimiter | None = getattr(app.state, "calls_limiter", None)
+    if limiter is None:
+        limiter = app.state.calls_limiter = CapacityLimiter(size)
+    return limiter
+
+
 async def _receive(request: Request, platform: Platform) -> Body:
     settings = platform.settings
     return await receive_body(request, DataDir(settings.data_dir).spool, settings.max_body_bytes)
@@ -74,7 +82,9 @@ async def run_service(service: str, request: Request, platform: PlatformDep) -> 
     the script's output text. 504 when it takes longer than the service's timeout."""
     body = await _receive(request, platform)
     try:
-        result = await run_in_threadpool(platform.invocations.run, service, body)
+        # Calls run on threads of their own, so long ones never starve the other routes.
+        limiter = calls_limiter(request.app, platform.settings.max_running_calls)
+        result = await to_thread.run_sync(platform.invocations.run, service, body, limiter=limiter)
     finally:
         discard(body)
     return Response(result.body, status_code=result.status, media_type="text/plain")

@@ -70,8 +70,9 @@ async def config(platform: PlatformDep) -> JSONResponse:
 
 
 @router.get("/status")
-async def status(platform: PlatformDep) -> dict[str, Any]:
-    """OSCAR v4's status shape for a single-node Sluice (CPU in millicores, memory in bytes)."""
+def status(platform: PlatformDep) -> dict[str, Any]:
+    """OSCAR v4's status shape for a single-node Sluice (CPU in millicores, memory in bytes).
+    A plain function: FastAPI runs it on a thread, off the event loop (it reads the database)."""
     jobs = platform.jobs.ledger.counts()
     capacity = platform.capacity
     cores = psutil.cpu_count() or 1
