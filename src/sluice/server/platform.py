@@ -2,13 +2,13 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
-from sluice.core.dispatcher import Dispatcher
+from sluice.core.dispatcher import Dispatcher, Pause
 from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
 from sluice.core.job_events import JobEvents
@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATCHDOG_INTERVAL = 5.0
+WATCHDOG_INTERVAL = 2.0  # seconds between looks at the embedded store
+STALL = 4 * WATCHDOG_INTERVAL  # a longer gap between looks means this process was not running
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Platform:
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
     _watchdog: Supervised | None = None
+    _last_watch: float = 0.0
 
     def start(self) -> None:
         """Start background work: job dispatch, reconciliation, object-store supervision."""
@@ -83,8 +85,17 @@ class Platform:
 
     def _watch_store(self) -> float:
         assert self.store_watchdog is not None
+        now = time.monotonic()
+        stalled = now - self._last_watch if self._last_watch else 0.0
+        self._last_watch = now
+        if stalled > STALL:
+            # Stopped, or starved of CPU: the store's webhooks may have given up on us.
+            log.warning("the manager was stalled for %.0f s; looking for missed uploads", stalled)
+            self.reconciler.scan_soon()
         if self.store_watchdog():
+            # Events it had queued and not delivered died with it: look for their uploads now.
             log.warning("the embedded object store had stopped; restarted it")
+            self.reconciler.scan_soon()
         return WATCHDOG_INTERVAL
 
 
@@ -178,9 +189,11 @@ def build_platform(
     executor: Executor | None = None,
     capacity: Capacity | None = None,
     engine: "ContainerEngine | None" = None,
+    extra_pauses: Sequence[Pause] = (),
 ) -> Platform:
     """``store`` (a provider for ``object_store``), ``executor`` and ``capacity`` replace the
-    real ones, for in-process tests."""
+    real ones, for in-process tests; ``extra_pauses`` say when jobs cannot run (the embedded
+    store is down)."""
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
     try:
@@ -205,8 +218,8 @@ def build_platform(
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
-    disk = DiskGuard(data.root, settings.min_free_disk_bytes)
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, disk)
+    pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
+    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, pauses)
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )

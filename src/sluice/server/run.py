@@ -42,10 +42,15 @@ def serve(settings: Settings) -> None:
         with ExitStack() as stack:
             stack.callback(lock.release)
             webhook_token = secrets.token_hex(16)
-            object_store, watchdog = _start_object_store(settings, stack, webhook_token)
+            object_store, watchdog, store_down = _start_object_store(settings, stack, webhook_token)
             engine = _start_container_engine(settings, stack)
             platform = build_platform(
-                settings, object_store, webhook_token, watchdog, engine=engine
+                settings,
+                object_store,
+                webhook_token,
+                watchdog,
+                engine=engine,
+                extra_pauses=[store_down] if store_down else [],
             )
             app = create_app(platform)
             GuardedH11Protocol.header_timeout = settings.header_timeout
@@ -108,8 +113,9 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
 
 def _start_object_store(
     settings: Settings, stack: ExitStack, webhook_token: str
-) -> tuple[MinIOProvider, Callable[[], bool] | None]:
-    """The S3 store jobs use, and a callable that restarts it if it died (embedded only)."""
+) -> tuple[MinIOProvider, Callable[[], bool] | None, Callable[[], str] | None]:
+    """The S3 store jobs use, a callable that restarts it if it died, and one that says when
+    it is down (both for the embedded store only)."""
     if settings.s3_endpoint:
         secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
         external = MinIOProvider(
@@ -119,7 +125,7 @@ def _start_object_store(
             secret_key=secret,
             region=settings.s3_region,
         )
-        return external, None
+        return external, None, None
     from sluice.storage.embedded import EmbeddedSeaweedFS
 
     store = EmbeddedSeaweedFS(
@@ -140,7 +146,12 @@ def _start_object_store(
         secret_key=credentials.secret_key,
         region=settings.s3_region,
     )
-    return embedded, store.ensure_running
+
+    def store_down() -> str:
+        running = store.is_running()
+        return "" if running else "the embedded object store is down (it is being restarted)"
+
+    return embedded, store.ensure_running, store_down
 
 
 def _start_container_engine(settings: Settings, stack: ExitStack) -> "ContainerEngine | None":

@@ -18,13 +18,13 @@ router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["system"])
 @public.get("/health", response_model=None)
 async def health(platform: PlatformDep, detail: bool = False) -> PlainTextResponse | JSONResponse:
     """``Ok`` while the manager serves (a liveness probe). ``detail=true``: whether every
-    background loop is healthy and the data disk has room, without internals."""
+    background loop is healthy and jobs can run (room on the data disk, the store up)."""
     if not detail:
         return PlainTextResponse("Ok")
     loops = {name: loop["state"] for name, loop in platform.loops.report().items()}
-    disk_full = bool(platform.jobs.disk_full())
-    degraded = disk_full or any(state == "failing" for state in loops.values())
-    body = {"status": "degraded" if degraded else "ok", "loops": loops, "disk_full": disk_full}
+    paused = bool(platform.jobs.paused())
+    degraded = paused or any(state == "failing" for state in loops.values())
+    body = {"status": "degraded" if degraded else "ok", "loops": loops, "jobs_paused": paused}
     return JSONResponse(body)
 
 
@@ -114,4 +114,4 @@ def status(platform: PlatformDep) -> dict[str, Any]:
 
 def _sluice_status(platform: Platform) -> dict[str, Any]:
     """Sluice's own health: each background loop, and the data disk."""
-    return {"loops": platform.loops.report(), "disk_full": platform.jobs.disk_full()}
+    return {"loops": platform.loops.report(), "jobs_paused": platform.jobs.paused()}
