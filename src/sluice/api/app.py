@@ -5,13 +5,13 @@ from fastapi import FastAPI
 import sluice
 from sluice.api.errors import install_error_handlers
 from sluice.api.ports import Platform
-from sluice.api.routes import events, invoke, logs, services, system
+from sluice.api.routes import buckets, events, invoke, logs, services, system
 
 
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(
         title="Sluice",
-        version=sluice.__version__,
+        version=f"{sluice.__version__} (OSCAR API {sluice.OSCAR_API_VERSION})",
         description="Event-driven serverless file processing and AI inference. "
         "Wire-compatible with the OSCAR REST API.",
     )
@@ -23,4 +23,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(logs.router)
     app.include_router(invoke.router)
     app.include_router(events.router)
+    app.include_router(buckets.router)
     return app

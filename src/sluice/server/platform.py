@@ -12,6 +12,7 @@ from sluice.core.dispatcher import Dispatcher
 from sluice.core.invocations import Invocations
 from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
+from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
 from sluice.crypto import SecretBox
@@ -25,6 +26,7 @@ from sluice.execution.by_kind import ByKind
 from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
 from sluice.execution.script import RuntimeFor, ScriptExecutor
 from sluice.runtimes.process import ProcessRuntime
+from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
@@ -57,6 +59,7 @@ class Platform:
     invocations: Invocations
     executor: Executor
     loops: Loops
+    oscar: OscarApi
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -198,6 +201,10 @@ def build_platform(
     loops.add(dispatcher.loop)
     loops.add(reconciler.loop)
     invocations = Invocations(services, executor, settings.default_timeout)
+    started_at = time.time()
+    oscar = build_oscar_api(
+        settings, database, object_store, services, ledger, capacity, started_at
+    )
     return Platform(
         settings=settings,
         admin=admin,
@@ -211,6 +218,8 @@ def build_platform(
         invocations=invocations,
         executor=executor,
         loops=loops,
+        oscar=oscar,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
+        started_at=started_at,
     )
