@@ -203,7 +203,7 @@ def build_platform(
     invocations = Invocations(services, executor, settings.default_timeout)
     started_at = time.time()
     oscar = build_oscar_api(
-        settings, database, object_store, services, ledger, capacity, started_at
+        settings, database, object_store, services, ledger, capacity, executor, started_at
     )
     return Platform(
         settings=settings,

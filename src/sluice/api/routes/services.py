@@ -10,7 +10,7 @@ from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.api.body import read_json
 from sluice.api.ports import Platform
 from sluice.core.services import Saved
-from sluice.domain.service import Service, ServiceRecord, to_wire
+from sluice.domain.service import Service, ServiceRecord
 
 WARNING_HEADER = "X-Sluice-Warning"
 
@@ -40,8 +40,9 @@ def _header_text(text: str) -> str:
     return " ".join(text.split()).encode("ascii", "backslashreplace").decode()
 
 
-def _wire(platform: Platform, record: ServiceRecord) -> dict[str, Any]:
-    return to_wire(record.service, platform.object_store)
+def _wire(platform: Platform, record: ServiceRecord, include: str = "") -> dict[str, Any]:
+    with_deployment = "deployment" in include.split(",")
+    return platform.oscar.service_views.wire(record, with_deployment)
 
 
 @router.post("/services", status_code=201, openapi_extra=SERVICE_BODY)
@@ -61,15 +62,18 @@ async def update_service(request: Request, platform: PlatformDep) -> Response:
 
 
 @router.get("/services", responses={200: {"model": list[Service]}})
-async def list_services(platform: PlatformDep) -> JSONResponse:
+async def list_services(platform: PlatformDep, include: str = "") -> JSONResponse:
+    """Every service; ``include=deployment`` adds each one's deployment summary."""
     records = await run_in_threadpool(platform.services.list)
-    return JSONResponse([_wire(platform, record) for record in records])
+    return JSONResponse(
+        await run_in_threadpool(lambda: [_wire(platform, record, include) for record in records])
+    )
 
 
 @router.get("/services/{name}", responses=ONE_SERVICE)
-async def get_service(name: str, platform: PlatformDep) -> JSONResponse:
+async def get_service(name: str, platform: PlatformDep, include: str = "") -> JSONResponse:
     record = await run_in_threadpool(platform.services.get, name)
-    return JSONResponse(_wire(platform, record))
+    return JSONResponse(await run_in_threadpool(_wire, platform, record, include))
 
 
 @router.delete("/services/{name}", status_code=204, responses={404: {"description": "Unknown."}})
