@@ -128,3 +128,13 @@ def test_not_exposed_and_not_federated_still_accepted(http: httpx.Client) -> Non
     refused = http.put("/system/services", json={**body, "expose": {"api_port": [80]}})
     assert refused.status_code == 400
     assert http.get("/system/services/quiet").json()["expose"].get("api_port", 0) == 0
+
+
+def test_no_cross_origin_access_unless_configured(http: httpx.Client) -> None:
+    headers = {"Origin": "http://dashboard.test", "Access-Control-Request-Method": "GET"}
+    api = httpx.options(f"{http.base_url}/system/info", headers=headers)
+    assert "access-control-allow-origin" not in api.headers
+    endpoint = http.get("/system/config").json()["minio_provider"]["endpoint"]
+    store = httpx.options(f"{endpoint}/bucket/key", headers=headers)
+    assert store.status_code == 403
+    assert "access-control-allow-origin" not in store.headers

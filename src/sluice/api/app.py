@@ -1,6 +1,7 @@
 """``create_app``: every route of the manager, declared in one place."""
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import sluice
 from sluice.api.errors import install_error_handlers
@@ -19,6 +20,7 @@ from sluice.api.routes import (
     system,
     volumes,
 )
+from sluice.api.routes.invoke import JOB_HEADER
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -43,4 +45,20 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(volumes.router)
     app.include_router(metrics.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
+    _allow_browsers(app, platform.settings.cors_origins)
     return app
+
+
+def _allow_browsers(app: FastAPI, origins: list[str]) -> None:
+    """CORS for browser clients such as OSCAR's dashboard served from another origin. They
+    send credentials in the Authorization header, never as cookies."""
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if "*" in origins else origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[JOB_HEADER],
+        max_age=600,
+    )
