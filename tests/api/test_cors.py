@@ -1,5 +1,5 @@
 """Issue 13: browsers on an allowed origin (OSCAR's dashboard elsewhere) reach the API and the
-embedded object store; other origins reach neither."""
+embedded object store; other origins reach neither. Also: the cluster's names are settings."""
 
 import httpx
 import pytest
@@ -11,7 +11,12 @@ STRANGER = "http://elsewhere.test"
 
 @pytest.fixture(scope="module")
 def sluice_env() -> dict[str, str]:
-    return {"SLUICE_CORS_ORIGINS": f"{DASHBOARD}/, http://other.test:8000"}
+    return {
+        "SLUICE_CORS_ORIGINS": f"{DASHBOARD}/, http://other.test:8000",
+        "SLUICE_CLUSTER_NAME": "lab-cluster",
+        "SLUICE_NAMESPACE": "lab",
+        "SLUICE_SERVICES_NAMESPACE": "lab-svc",
+    }
 
 
 def preflight(url: str, origin: str, method: str = "GET") -> httpx.Response:
@@ -56,3 +61,14 @@ def test_the_object_store_allows_the_same_origins(http: httpx.Client) -> None:
     assert preflight(f"{endpoint}/some-bucket/key", STRANGER, "PUT").status_code == 403
     # Clients without an Origin (boto3, oscar-python) are not affected.
     s3_client(http).list_buckets()
+
+
+def test_cluster_names_are_configurable(http: httpx.Client) -> None:
+    config = http.get("/system/config").json()["config"]
+    names = (config["name"], config["namespace"], config["services_namespace"])
+    assert names == ("lab-cluster", "lab", "lab-svc")
+    assert http.get("/system/status").json()["oscar"]["deployment_name"] == "lab-cluster"
+    assert http.post("/system/buckets", json={"bucket_name": "lab-data"}).status_code == 201
+    assert http.get("/system/buckets/lab-data").json()["owner"] == "lab-cluster"
+    assert http.post("/system/services", json={"name": "ns", "script": "echo"}).status_code == 201
+    assert http.get("/system/services/ns").json()["namespace"] == "lab-svc"

@@ -93,10 +93,11 @@ class DeploymentViews:
             return Deployment(
                 "ready", "Runs a new process for each call and job (scale to zero).", running, 0
             )
-        return _worker_state(service.synchronous.min_scale, self._workers(service.name))
+        return worker_state(service.synchronous.min_scale, self._workers(service.name))
 
 
-def _worker_state(minimum: int, counts: WorkerCounts | None) -> Deployment:
+def worker_state(minimum: int, counts: WorkerCounts | None) -> Deployment:
+    """The state of a handler service that should keep ``minimum`` warm workers."""
     ready = counts.ready if counts else 0
     starting = counts.starting if counts else 0
     live = ready + starting
@@ -108,7 +109,11 @@ def _worker_state(minimum: int, counts: WorkerCounts | None) -> Deployment:
         )
         return Deployment("ready", reason, live, 0)
     missing = minimum - ready
-    if starting or counts is None:
+    if counts is None:
+        # No pool yet: its first workers are starting, or failed to (the Sluice log says why).
+        reason = f"Starting workers: 0 of {minimum} ready; a start failure is in the Sluice log."
+        return Deployment("pending", reason, 0, 0)
+    if starting:
         return Deployment("pending", f"Starting workers: {ready} of {minimum} ready.", live, 0)
     if ready:
         return Deployment(

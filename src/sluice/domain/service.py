@@ -345,5 +345,11 @@ def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
     for extra in OPTIONAL_EXTRAS:
         value = getattr(service, extra)
         if value is not None:
-            data[extra] = value.model_dump(mode="json") if extra == "volume" else value
+            data[extra] = _volume_wire(value) if extra == "volume" else value
     return data
+
+
+def _volume_wire(volume: ServiceVolume) -> dict[str, Any]:
+    """OSCAR's ServiceVolumeConfig JSON: ``name`` and ``lifecycle_policy`` only when set."""
+    data = volume.model_dump(mode="json")
+    return {k: v for k, v in data.items() if v or k in ("size", "mount_path")}
