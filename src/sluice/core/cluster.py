@@ -35,6 +35,7 @@ def config(settings: Settings, store: MinIOProvider) -> dict[str, Any]:
             "name": settings.cluster_name,
             "namespace": settings.namespace,
             "services_namespace": settings.services_namespace,
+            "controller_service_account": "",
             "gpu_available": False,
             "interLink_available": False,
             "serverless_backend": BACKEND_NAME,
