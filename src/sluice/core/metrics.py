@@ -44,9 +44,10 @@ SERVICE_KEYS = (
 )
 GROUPS = ("service", "user", "country")
 DEFAULT_WINDOW = timedelta(hours=24)
-USAGE = {"name": "usage-metrics", "status": "ok", "notes": "cpu times run time of jobs"}
-REQUESTS = {"name": "request-logs", "status": "ok", "notes": "Sluice's execution log and ledger"}
-EXPOSED = {"name": "exposed-request-logs", "status": "ok", "notes": "no exposed services"}
+# OSCAR's source names. No notes: OSCAR's dashboard shows any note as a warning.
+USAGE = {"name": "usage-metrics", "status": "ok"}  # the job ledger
+REQUESTS = {"name": "request-logs", "status": "ok"}  # the execution log and the ledger
+EXPOSED = {"name": "exposed-request-logs", "status": "ok"}  # none: no exposed services
 
 
 class MetricsQueryError(Invalid):
