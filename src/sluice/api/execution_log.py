@@ -1,11 +1,10 @@
-"""ASGI middleware that writes every ``POST /run/…`` and ``/job/…`` call to the execution log,
-after the answer has been sent (OSCAR wraps those two routes in its execution logger)."""
+"""ASGI middleware that records every ``POST /run/…`` and ``/job/…`` call in the execution log
+once it is answered (OSCAR wraps those two routes in its execution logger)."""
 
 import base64
 import binascii
 import time
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.core.execution_log import DEFAULT_USER, ExecutionLog, invocation
@@ -33,15 +32,13 @@ class ExecutionLogMiddleware:
             await self._app(scope, receive, remember_status)
         finally:
             client = scope.get("client")
-            await run_in_threadpool(
-                lambda: self._log.record(
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    latency=time.perf_counter() - started,
-                    client_ip=client[0] if client else "",
-                    user=_caller(scope, status),
-                )
+            self._log.record(
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency=time.perf_counter() - started,
+                client_ip=client[0] if client else "",
+                user=_caller(scope, status),
             )
 
 

@@ -6,6 +6,7 @@ job an upload to the embedded store starts (OSCAR sees those as MinIO's calls to
 than the retention are dropped.
 """
 
+import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sluice.domain.job import Job
 from sluice.state.executions import Execution, ExecutionStore
 
+log = logging.getLogger(__name__)
+
 PREFIX = "[GIN-EXECUTIONS-LOGGER]"
 KINDS = {"run": "sync", "job": "async"}
 DEFAULT_USER = "oscar"  # OSCAR logs this user when the caller is not an OIDC user
 STORE_USER = "seaweedfs"
 MAX_ENTRIES = 10_000  # most entries one GET /system/logs returns (the latest)
 PRUNE_EVERY = 500  # records between two pruning passes
+FLUSH_EVERY = 0.5  # seconds a recorded call may wait before it is written
 
 
 def invocation(method: str, path: str) -> tuple[str, str] | None:
@@ -32,12 +36,19 @@ def invocation(method: str, path: str) -> tuple[str, str] | None:
 
 
 class ExecutionLog:
+    """Calls are recorded in memory and written in batches by a background thread, so that a
+    call's answer never waits for the database; every read writes what is pending first."""
+
     def __init__(self, store: ExecutionStore, retention: timedelta, started_at: datetime) -> None:
         self._store = store
         self._retention = retention
         self.started_at = started_at
         self._since_prune = 0
-        self._lock = threading.Lock()
+        self._pending: list[Execution] = []
+        self._lock = threading.Lock()  # guards _pending and the writer thread
+        self._writing = threading.Lock()  # one batch at a time, in order
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def record(
         self,
@@ -79,6 +90,7 @@ class ExecutionLog:
 
     def entries(self, previous: bool = False) -> list[Execution]:
         """This run's entries, or with ``previous`` those recorded before it started."""
+        self.flush()
         if previous:
             start, end = datetime.fromtimestamp(0, UTC), self.started_at
         else:
@@ -88,19 +100,51 @@ class ExecutionLog:
     def between(
         self, start: datetime, end: datetime, service: str | None = None
     ) -> list[Execution]:
+        self.flush()
         return self._store.between(start, end, service)
+
+    def flush(self) -> None:
+        """Write every recorded call now; drop entries older than the retention now and then."""
+        with self._writing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                self._store.add(batch)
+            except Exception:
+                with self._lock:  # keep them for the next try
+                    self._pending[:0] = batch
+                raise
+            self._since_prune += len(batch)
+            if self._since_prune >= PRUNE_EVERY:
+                self._since_prune = 0
+                self._store.prune(datetime.now(UTC) - self._retention)
+
+    def close(self) -> None:
+        """Stop the writer and write what is pending."""
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(timeout=10)
+        self.flush()
 
     def _add(self, entries: list[Execution]) -> None:
         if not entries:
             return
-        self._store.add(entries)
         with self._lock:
-            self._since_prune += len(entries)
-            due = self._since_prune >= PRUNE_EVERY
-            if due:
-                self._since_prune = 0
-        if due:
-            self._store.prune(datetime.now(UTC) - self._retention)
+            self._pending.extend(entries)
+            if self._writer is None and not self._stop.is_set():
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="execution-log", daemon=True
+                )
+                self._writer.start()
+
+    def _write_loop(self) -> None:
+        while not self._stop.wait(FLUSH_EVERY):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("cannot write the execution log; will retry")
 
 
 def log_line(entry: Execution) -> str:

@@ -80,6 +80,7 @@ class Platform:
         self.reconciler.stop()
         self.jobs.stop()
         self.executor.close()
+        self.oscar.executions.close()
 
     def _watch_store(self) -> float:
         assert self.store_watchdog is not None

@@ -36,5 +36,5 @@ async def seaweedfs_event(
         platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
     )
     client = request.client.host if request.client else ""
-    await run_in_threadpool(platform.oscar.executions.record_storage_jobs, jobs, client)
+    platform.oscar.executions.record_storage_jobs(jobs, client)
     return f"{len(jobs)} job(s)"
