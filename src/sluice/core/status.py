@@ -9,34 +9,22 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psutil
 
+from sluice.capacity import Capacity
 from sluice.core.buckets import StoreCounts
 from sluice.domain.job import JobStatus
 
 POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 
-class CapacityView(Protocol):
-    """What status reads from the machine's capacity bookkeeping."""
-
-    @property
-    def total_cpu(self) -> float: ...
-    @property
-    def used_cpu(self) -> float: ...
-    @property
-    def total_memory(self) -> int: ...
-    @property
-    def used_memory(self) -> int: ...
-
-
 @dataclass(frozen=True)
 class StatusSources:
     cluster_name: str
     started_at: float  # epoch seconds the manager started
-    capacity: CapacityView
+    capacity: Capacity
     job_counts: Callable[[], Mapping[str, int]]  # jobs per JobStatus value
     services_count: Callable[[], int]
     store_counts: Callable[[], StoreCounts]
@@ -99,7 +87,7 @@ def _free(capacity: int, used: int, requested: int, unit: str) -> dict[str, int]
 
 
 def _node(
-    cpu_capacity: int, cpu_used: int, cpu_requested: int, capacity: CapacityView, memory_used: int
+    cpu_capacity: int, cpu_used: int, cpu_requested: int, capacity: Capacity, memory_used: int
 ) -> dict[str, Any]:
     return {
         "name": socket.gethostname(),

@@ -4,6 +4,7 @@ deployments, volumes), built from what ``build_platform`` already made."""
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sluice.capacity import Capacity
 from sluice.core.buckets import BucketManager, StoreCounts
 from sluice.core.deployments import DeploymentViews, WorkerCounts, WorkerProbe
 from sluice.core.execution_log import ExecutionLog
@@ -11,8 +12,9 @@ from sluice.core.metrics import Metrics
 from sluice.core.oscar_api import OscarApi
 from sluice.core.service_views import ServiceViews
 from sluice.core.services import ADMIN_OWNER, ServiceManager
-from sluice.core.status import CapacityView, StatusSources
+from sluice.core.status import StatusSources
 from sluice.core.volumes import VolumeManager
+from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.service import Service
 from sluice.errors import NotFound, StorageError
@@ -33,7 +35,7 @@ def build_oscar_api(
     object_store: MinIOProvider,
     services: ServiceManager,
     ledger: JobLedger,
-    capacity: CapacityView,
+    capacity: Capacity,
     executor: Executor,
     started_at: float,
 ) -> OscarApi:
@@ -51,7 +53,7 @@ def build_oscar_api(
 
     volumes = VolumeManager(
         VolumeStore(database),
-        settings.data_dir / "volumes",
+        DataDir(settings.data_dir).volumes,
         current_services,
         owner=ADMIN_OWNER,
         namespace=settings.services_namespace,
