@@ -1,5 +1,5 @@
 """Issue 13: every OSCAR v4.1.2 route Sluice implements, checked against OSCAR's own OpenAPI
-description (tests/reference): status codes, content types, field names and types.
+description (the shared reference copy, see tests/oscar_spec.py): status codes, content types, field names and types.
 
 Each call is made against a real ``sluice up``. A status must be one the spec lists for the
 route (401 is implied by its ``security``), unless ``DIFFERENCES`` documents why Sluice answers
