@@ -37,6 +37,11 @@ class DataDir:
         return self.root / "spool"
 
     @property
+    def volumes(self) -> Path:
+        """Managed volumes, one folder each, kept until the volume is deleted."""
+        return self.root / "volumes"
+
+    @property
     def database(self) -> Path:
         return self.root / "sluice.db"
 

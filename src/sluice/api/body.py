@@ -17,10 +17,10 @@ from sluice.supervisor.body import Body
 IN_MEMORY = 1024 * 1024
 
 
-async def read_json(request: Request) -> Any:
+async def read_json(request: Request, what: str = "the service definition") -> Any:
     raw = await request.body()
     if not raw.strip():
-        raise Invalid("the request body is empty; send the service definition as JSON")
+        raise Invalid(f"the request body is empty; send {what} as JSON")
     try:
         return json.loads(raw)
     except UnicodeDecodeError:

@@ -7,9 +7,11 @@ cwl-oscar ``environment.variables``), so Sluice reads JSON the same way.
 
 import logging
 import types
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from sluice.errors import Invalid
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +94,23 @@ def _unknown_in(annotation: Any, value: Any, path: str) -> list[str]:
     if origin is dict and len(args) == 2 and isinstance(value, dict):
         return [p for k, item in value.items() for p in _unknown_in(args[1], item, f"{path}.{k}")]
     return []
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_wire(model: type[Model], data: Any, what: str) -> Model:
+    """Validate decoded JSON as ``model``; the Invalid error names every wrong field."""
+    if not isinstance(data, dict):
+        raise Invalid(f"{what} must be a JSON object, not {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "is required"
+            lines.append(f"{where}: {message}" if where else message)
+        raise Invalid(f"invalid {what}: " + "\n".join(lines)) from None

@@ -13,6 +13,7 @@ from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
 from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
+from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
 from sluice.crypto import SecretBox
@@ -28,6 +29,7 @@ from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
 from sluice.execution.script import RuntimeFor, ScriptExecutor
 from sluice.runtimes.process import ProcessRuntime, end_leftovers
 from sluice.runtimes.sandbox import Sandbox, find_sandbox, open_for
+from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
@@ -61,6 +63,7 @@ class Platform:
     invocations: Invocations
     executor: Executor
     loops: Loops
+    oscar: OscarApi
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -82,6 +85,7 @@ class Platform:
         self.reconciler.stop()
         self.jobs.stop()
         self.executor.close()
+        self.oscar.executions.close()
 
     def _watch_store(self) -> float:
         assert self.store_watchdog is not None
@@ -232,6 +236,10 @@ def build_platform(
     invocations = Invocations(
         services, executor, settings.default_timeout, settings.max_waiting_calls
     )
+    started_at = time.time()
+    oscar = build_oscar_api(
+        settings, database, object_store, services, ledger, capacity, executor, started_at
+    )
     return Platform(
         settings=settings,
         admin=admin,
@@ -245,6 +253,8 @@ def build_platform(
         invocations=invocations,
         executor=executor,
         loops=loops,
+        oscar=oscar,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
+        started_at=started_at,
     )

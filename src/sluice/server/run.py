@@ -134,6 +134,7 @@ def _start_object_store(
         s3_port=settings.s3_port,
         webhook_url=f"http://127.0.0.1:{settings.port}/events/seaweedfs",
         webhook_token=webhook_token,
+        allowed_origins=settings.cors_origins,
     )
     console.print(f"Starting the embedded object store (SeaweedFS) on port {settings.s3_port}…")
     store.start()
