@@ -1,5 +1,6 @@
 """The data dir's layout, spelled out once: everything a running Sluice keeps on disk."""
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -7,6 +8,11 @@ from pathlib import Path
 @dataclass(frozen=True)
 class DataDir:
     root: Path
+
+    @property
+    def instance(self) -> str:
+        """Names this Sluice among others on the machine (labels its containers)."""
+        return hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
 
     @property
     def jobs(self) -> Path:

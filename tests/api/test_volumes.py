@@ -132,3 +132,28 @@ def test_bad_requests_change_nothing(
     assert answer.status_code == status, answer.text
     assert named in answer.text
     assert http.get("/system/volumes").json() == before
+
+
+def test_jobs_of_two_services_share_a_mounted_volume(
+    http: httpx.Client, sluice_server: SluiceProcess
+) -> None:
+    """One service's job writes into the volume at its mount path; another's reads it there:
+    the sandboxed process runtime binds the volume's folder at ``mount_path``."""
+    writer = {
+        "name": "vol-writer",
+        "script": 'cat "$INPUT_FILE_PATH" > /mnt/work/note.txt; ls /mnt/work',
+        "volume": {"name": "workspace", "size": "1Gi", "mount_path": "/mnt/work"},
+    }
+    assert http.post("/system/services", json=writer).status_code == 201
+    reader = {
+        "name": "vol-reader",
+        "script": "cat /mnt/shared/note.txt",
+        "log_level": "CRITICAL",
+        "volume": {"name": "workspace", "mount_path": "/mnt/shared"},
+    }
+    assert http.post("/system/services", json=reader).status_code == 201
+    written = http.post("/run/vol-writer", content=b"a note for the other service")
+    assert written.status_code == 200, written.text
+    assert http.post("/run/vol-reader", content=b"eA==").text == "a note for the other service"
+    on_disk = sluice_server.data_dir / "volumes" / "workspace" / "note.txt"
+    assert on_disk.read_text() == "a note for the other service"  # it outlives the jobs

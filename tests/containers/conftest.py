@@ -8,6 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from sluice.datadir import DataDir
 from tests.sluice_process import SluiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,9 @@ def engine(sluice_server: SluiceProcess) -> Iterator[docker.DockerClient]:
         client.close()
 
 
-def containers_of(engine: docker.DockerClient, service: str) -> list[str]:
-    found = engine.containers.list(all=True, filters={"label": f"sluice.service={service}"})
+def containers_of(engine: docker.DockerClient, service: str, data_dir: Path) -> list[str]:
+    """The containers of ``service`` that the Sluice on ``data_dir`` made (other Sluices on
+    this machine share the engine's store)."""
+    labels = [f"sluice.service={service}", f"sluice.instance={DataDir(data_dir).instance}"]
+    found = engine.containers.list(all=True, filters={"label": labels})
     return [container.id for container in found]

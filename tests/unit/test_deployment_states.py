@@ -2,23 +2,25 @@
 
 import pytest
 
-from sluice.core.deployments import WorkerCounts, worker_state
+from sluice.core.deployments import worker_state
+from sluice.execution.base import Workers
 
 CASES = [
     (0, None, "ready", 0, 0),
-    (0, WorkerCounts(ready=0, starting=0), "ready", 0, 0),
-    (1, WorkerCounts(ready=1, starting=0), "ready", 1, 0),
-    (1, WorkerCounts(ready=2, starting=1), "ready", 3, 0),
+    (0, Workers(ready=0, starting=0), "ready", 0, 0),
+    (1, Workers(ready=1, starting=0), "ready", 1, 0),
+    (1, Workers(ready=2, starting=1), "ready", 3, 0),
     (1, None, "pending", 0, 0),
-    (2, WorkerCounts(ready=1, starting=1), "pending", 2, 0),
-    (3, WorkerCounts(ready=1, starting=0), "degraded", 1, 2),
-    (2, WorkerCounts(ready=0, starting=0), "failed", 0, 2),
+    (2, Workers(ready=1, starting=1), "pending", 2, 0),
+    (3, Workers(ready=1, starting=0), "degraded", 1, 2),
+    (2, Workers(ready=0, starting=0), "failed", 0, 2),
+    (1, Workers(ready=0, starting=0, failure="cannot import model"), "failed", 0, 1),
 ]
 
 
 @pytest.mark.parametrize(("minimum", "counts", "state", "active", "affected"), CASES)
 def test_states(
-    minimum: int, counts: WorkerCounts | None, state: str, active: int, affected: int
+    minimum: int, counts: Workers | None, state: str, active: int, affected: int
 ) -> None:
     deployment = worker_state(minimum, counts)
     assert (deployment.state, deployment.active_instances) == (state, active)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sluice.domain.service import Service
+from sluice.execution.base import Workers
 
 KIND = "knative_service"
 DEFAULT_TAIL, MAX_TAIL = 200, 1000  # OSCAR's tailLines default and cap
@@ -22,16 +23,8 @@ JOBS_FOR_LOGS = 5
 _SUPERVISOR_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
 
 
-@dataclass(frozen=True)
-class WorkerCounts:
-    """A handler service's warm workers now: ready ones (idle or busy) and starting ones."""
-
-    ready: int
-    starting: int
-
-
-# The seam to the execution side: warm-worker counts of a service, None when it has no pool.
-WorkerProbe = Callable[[str], WorkerCounts | None]
+# The seam to the execution side: a service's warm workers, None when it keeps none.
+WorkerProbe = Callable[[Service], Workers | None]
 
 
 @dataclass(frozen=True)
@@ -93,10 +86,10 @@ class DeploymentViews:
             return Deployment(
                 "ready", "Runs a new process for each call and job (scale to zero).", running, 0
             )
-        return worker_state(service.synchronous.min_scale, self._workers(service.name))
+        return worker_state(service.synchronous.min_scale, self._workers(service))
 
 
-def worker_state(minimum: int, counts: WorkerCounts | None) -> Deployment:
+def worker_state(minimum: int, counts: Workers | None) -> Deployment:
     """The state of a handler service that should keep ``minimum`` warm workers."""
     ready = counts.ready if counts else 0
     starting = counts.starting if counts else 0
@@ -115,6 +108,8 @@ def worker_state(minimum: int, counts: WorkerCounts | None) -> Deployment:
         return Deployment("pending", reason, 0, 0)
     if starting:
         return Deployment("pending", f"Starting workers: {ready} of {minimum} ready.", live, 0)
+    if counts.failure:
+        return Deployment("failed", f"Workers cannot start: {counts.failure}", live, missing)
     if ready:
         return Deployment(
             "degraded", f"{missing} of {minimum} instances are affected.", live, missing

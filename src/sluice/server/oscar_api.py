@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sluice.capacity import Capacity
 from sluice.core.buckets import BucketManager, StoreCounts
-from sluice.core.deployments import DeploymentViews, WorkerCounts, WorkerProbe
+from sluice.core.deployments import DeploymentViews
 from sluice.core.execution_log import ExecutionLog
 from sluice.core.metrics import Metrics
 from sluice.core.oscar_api import OscarApi
@@ -68,7 +68,7 @@ def build_oscar_api(
     executions = ExecutionLog(ExecutionStore(database), retention, started)
     stats = JobStats(database)
     deployments = DeploymentViews(
-        handler_pool_counts(executor), stats.running, stats.latest_logs, settings.services_namespace
+        executor.workers, stats.running, stats.latest_logs, settings.services_namespace
     )
     status = StatusSources(
         cluster_name=settings.cluster_name,
@@ -87,25 +87,6 @@ def build_oscar_api(
         volumes=volumes,
         service_views=ServiceViews(object_store, settings.services_namespace, volumes, deployments),
     )
-
-
-def handler_pool_counts(executor: Executor) -> WorkerProbe:
-    """Warm workers of a handler service, from its pool.
-
-    TODO(execution seam): the handler executor should report its pools' stats (ready and
-    starting workers, and a start that failed); this reads its private map until it does.
-    Executors without pools (in-process fakes) report none.
-    """
-    pools = getattr(getattr(executor, "handler", None), "_pools", None)
-
-    def counts(name: str) -> WorkerCounts | None:
-        pool = pools.get(name) if isinstance(pools, dict) else None
-        if pool is None:
-            return None
-        stats = pool.stats()
-        return WorkerCounts(ready=stats.idle + stats.busy, starting=stats.starting)
-
-    return counts
 
 
 def _stored(services: ServiceManager, service: Service) -> Service | None:

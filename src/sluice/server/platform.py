@@ -21,14 +21,9 @@ from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
-from sluice.domain.service import Service
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
-from sluice.execution.by_kind import ByKind
-from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
-from sluice.execution.script import RuntimeFor, ScriptExecutor
-from sluice.runtimes.process import ProcessRuntime, end_leftovers
-from sluice.runtimes.sandbox import Sandbox, find_sandbox, open_for
+from sluice.server.executors import build_executor
 from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
@@ -101,86 +96,6 @@ class Platform:
             log.warning("the embedded object store had stopped; restarted it")
             self.reconciler.scan_soon()
         return WATCHDOG_INTERVAL
-
-
-def build_executor(
-    settings: Settings,
-    capacity: Capacity,
-    storage: StorageResolver,
-    data: DataDir,
-    engine: "ContainerEngine | None" = None,
-) -> Executor:
-    """Script services run their script on a runtime, handler services on warm workers; with
-    a container engine, services that name an image run in containers of it."""
-    leftovers = sum(end_leftovers(folder) for folder in (data.jobs, data.runs) if folder.is_dir())
-    if leftovers:
-        log.warning("ended %d job process tree(s) a crashed Sluice left running", leftovers)
-    sandbox = find_sandbox(settings.sandbox, data.root, settings.job_user)
-    if sandbox is not None and sandbox.user is not None:
-        open_for(sandbox.user, data.root, (data.jobs, data.runs, data.workers))
-    if sandbox is not None:
-        log.info("jobs run sandboxed (bubblewrap) as %s", _who(sandbox))
-    places = _local_places(sandbox) if engine is None else _container_places(engine, sandbox)
-    script = ScriptExecutor(
-        capacity,
-        storage,
-        places.runtime_for,
-        data,
-        log_cap=settings.log_cap,
-        default_timeout=settings.default_timeout,
-        advise=places.advise,
-    )
-    handler = HandlerExecutor(
-        capacity,
-        storage,
-        places.host_for,
-        data,
-        log_cap=settings.log_cap,
-        default_timeout=settings.default_timeout,
-        idle_timeout=settings.worker_idle_timeout,
-    )
-    return ByKind(script, handler)
-
-
-@dataclass(frozen=True)
-class _Places:
-    """Where a service's work runs, by service."""
-
-    runtime_for: RuntimeFor
-    host_for: HostFor
-    advise: Callable[[Service], list[str]]
-
-
-def _who(sandbox: Sandbox) -> str:
-    return sandbox.user.name if sandbox.user is not None else "Sluice's own user"
-
-
-def _local_places(sandbox: Sandbox | None) -> _Places:
-    runtime, host = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
-
-    def advise(service: Service) -> list[str]:
-        if not service.image:
-            return []
-        return [
-            f"image: {service.image!r} is not used: the process runtime runs the script on "
-            "this machine, so the tools it calls must be installed here; start Sluice with "
-            "`--runtime container` (SLUICE_RUNTIME=container) to run it in its image"
-        ]
-
-    return _Places(lambda _s: runtime, lambda _s: host, advise)
-
-
-def _container_places(engine: "ContainerEngine", sandbox: Sandbox | None) -> _Places:
-    from sluice.execution.container_workers import ContainerWorkerHost
-    from sluice.runtimes.container import ContainerRuntime
-
-    process, local = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
-    container, in_container = ContainerRuntime(engine), ContainerWorkerHost(engine)
-    return _Places(
-        lambda service: container if service.image else process,
-        lambda service: in_container if service.image else local,
-        lambda service: engine.advice(service.image) if service.image else [],
-    )
 
 
 def build_platform(

@@ -1,6 +1,5 @@
 """``serve``: start the object store and the manager, run until Ctrl-C or SIGTERM, stop cleanly."""
 
-import hashlib
 import logging
 import os
 import secrets
@@ -170,10 +169,8 @@ def _start_container_engine(settings: Settings, stack: ExitStack) -> "ContainerE
         podman.start()
         stack.callback(podman.stop)
         url = podman.base_url
-    instance = hashlib.sha256(str(data.root.resolve()).encode()).hexdigest()[:16]
-    config = EngineConfig(
-        url, PullPolicy(settings.image_pull), settings.container_network, instance
-    )
+    network = settings.container_network
+    config = EngineConfig(url, PullPolicy(settings.image_pull), network, data.instance)
     engine = ContainerEngine(config)
     stack.callback(engine.close)
     swept = engine.sweep()
