@@ -4,6 +4,7 @@ A repeated event for the same upload hits the unique ``dedupe_key`` and creates 
 dead manager left Running go back to Pending on the next start, so nothing is lost.
 """
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from sluice.state.database import Database
 from sluice.state.schema import jobs
 
 PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
+MAX_PAGE_DIGITS = 15
+_PAGE_TOKEN = re.compile(rf"[0-9]{{1,{MAX_PAGE_DIGITS}}}")
 SUMMARY_COLUMNS = [column for column in jobs.c if column.name not in ("payload", "log")]
 FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
@@ -236,10 +239,15 @@ class JobLedger:
 
 
 def _page_offset(page: str) -> int:
+    """A page token is the offset this server returned: ASCII digits only (``str.isdigit``
+    takes "²" too), and small enough for the database (SQLite offsets are 64-bit)."""
     if not page:
         return 0
-    if not page.isdigit():
-        raise Invalid(f"page {page!r} is not a page token returned by this server")
+    if not _PAGE_TOKEN.fullmatch(page):
+        raise Invalid(
+            f"page: {page[:40]!r} is not a page token returned by this server "
+            f"(a whole number of at most {MAX_PAGE_DIGITS} digits)"
+        )
     return int(page)
 
 
