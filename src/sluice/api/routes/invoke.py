@@ -38,7 +38,7 @@ async def create_job(service: str, request: Request, platform: PlatformDep) -> R
 def _json_or_none(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         return None
 
 
