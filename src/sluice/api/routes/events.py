@@ -1,6 +1,5 @@
 """Notifications from the embedded SeaweedFS filer (one webhook for the whole store)."""
 
-import json
 import logging
 import secrets
 
@@ -9,8 +8,8 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import BearerCredentials, PlatformDep
+from sluice.api.body import parse_json
 from sluice.domain.parts import DEFAULT_PROVIDER
-from sluice.errors import Invalid
 from sluice.storage import parse_webhook_event
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,7 @@ async def seaweedfs_event(
     token = bearer.credentials if bearer else ""
     if not platform.webhook_token or not secrets.compare_digest(token, platform.webhook_token):
         raise HTTPException(401, "invalid webhook token")
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise Invalid("event body is not JSON") from None
+    body = parse_json(await request.body(), "event body")
     event = parse_webhook_event(body) if isinstance(body, dict) else None
     if event is None:
         return "ignored"
