@@ -1,9 +1,9 @@
 """Reading request bodies with errors that say what is wrong.
 
 JSON is read strictly: ``NaN``, ``Infinity`` and numbers out of a double's range (``1e400``)
-are refused, as JSON itself refuses them (Python's decoder would take them, store them, and
-then fail to write them back out); so are nesting deeper than ``MAX_JSON_DEPTH`` and integers
-of more than ``MAX_INTEGER_DIGITS`` digits.
+are refused, naming where they are, as JSON itself refuses them (Python's decoder would take
+them, store them, and then fail to write them back out); so are nesting deeper than
+``MAX_JSON_DEPTH`` and integers of more than ``MAX_INTEGER_DIGITS`` digits.
 """
 
 import json
@@ -18,36 +18,33 @@ MAX_JSON_DEPTH = 64
 MAX_INTEGER_DIGITS = 100
 
 
-class _NotJson(ValueError):
-    pass
+class _Refused:
+    """Stands in for a number JSON does not allow, so its place can be named afterwards."""
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text = text if len(text) <= 24 else text[:20] + "..."
+        self.why = why
 
 
-def _refuse_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a number JSON allows")
+def _constant(name: str) -> Any:
+    return _Refused(name, "is not a number JSON allows")
 
 
-def _finite_float(text: str) -> float:
+def _float(text: str) -> Any:
     value = float(text)
-    if not math.isfinite(value):
-        raise _NotJson(f"{text[:40]} is out of range for a number")
-    return value
+    return value if math.isfinite(value) else _Refused(text, "is out of range for a number")
 
 
-def _bounded_int(text: str) -> int:
+def _int(text: str) -> Any:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NotJson(f"{text[:20]}... has more than {MAX_INTEGER_DIGITS} digits")
+        return _Refused(text, f"has more than {MAX_INTEGER_DIGITS} digits")
     return int(text)
 
 
 def parse_json(raw: bytes | str, what: str = "the request body") -> Any:
-    """Decode JSON text, or raise ``Invalid`` saying what is wrong with it."""
+    """Decode JSON text, or raise ``Invalid`` saying what is wrong with it and where."""
     try:
-        value = json.loads(
-            raw,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+        value = json.loads(raw, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except UnicodeDecodeError:
         raise Invalid(f"{what} is not UTF-8 text; send JSON") from None
     except json.JSONDecodeError as exc:
@@ -56,30 +53,34 @@ def parse_json(raw: bytes | str, what: str = "the request body") -> Any:
         ) from None
     except RecursionError:
         raise Invalid(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except _NotJson as exc:  # NaN, 1e400, an integer of 101 digits
-        raise Invalid(f"{what} is not valid JSON: {exc}") from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise Invalid(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+    problem = _problem(value, what)
+    if problem:
+        raise Invalid(problem)
     return value
 
 
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest (0 for a scalar), without recursion."""
-    deepest = 0
-    stack = [(value, 0)]
+def _problem(value: Any, what: str) -> str | None:
+    """The first refused number (``timeout: Infinity is not …``) or too deep a nesting,
+    found without recursion."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), value)]
     while stack:
-        item, depth = stack.pop()
+        path, item = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            return f"{what} is nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(item, _Refused):
+            where = ".".join(path)
+            return (
+                f"{what} is not valid JSON: {where + ': ' if where else ''}{item.text} {item.why}"
+            )
         if isinstance(item, dict):
-            children = list(item.values())
+            stack.extend(((*path, _name(key)), child) for key, child in item.items())
         elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+            stack.extend(((*path, str(index)), child) for index, child in enumerate(item))
+    return None
+
+
+def _name(key: str) -> str:
+    return key if key.isprintable() and len(key) <= 40 else repr(key)[:40]
 
 
 async def read_json(request: Request) -> Any:

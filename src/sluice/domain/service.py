@@ -36,6 +36,9 @@ ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_NAME_LENGTH = 39
 LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HIDDEN = "hidden"
+MAX_TIMEOUT = 30 * 24 * 3600
+MAX_ATTEMPTS = 100
+MAX_SCRIPT_LENGTH = 1 << 20  # what a Kubernetes ConfigMap holds
 # Written only when set, so OSCAR clients see no unfamiliar nulls.
 OPTIONAL_EXTRAS = ("federation", "timeout", "max_attempts", "handler", "init", "python")
 
@@ -70,8 +73,9 @@ class Service(WireModel):
     )
     script: str = Field(
         "",
-        description="Shell script run for each job (text, not a path). Required unless "
-        "`handler` is set.",
+        max_length=MAX_SCRIPT_LENGTH,
+        description="Shell script run for each job (text, not a path; at most 1,048,576 "
+        "characters, as a ConfigMap holds in OSCAR). Required unless `handler` is set.",
     )
     image_pull_secrets: list[str] = Field(
         default_factory=list, description="Registry secrets to pull the image."
@@ -96,10 +100,17 @@ class Service(WireModel):
     bucket_list: list[str] = Field(default_factory=list, description="Per-user buckets (USER).")
     mount: MountPath = Field(default_factory=MountPath, description="Bucket mounted under /mnt.")
     timeout: float | None = Field(
-        None, gt=0, description="Sluice: seconds a job may run before it is killed."
+        None,
+        gt=0,
+        le=MAX_TIMEOUT,
+        allow_inf_nan=False,
+        description="Sluice: seconds a job may run before it is killed (at most 30 days).",
     )
     max_attempts: int | None = Field(
-        None, ge=1, description="Sluice: attempts per job before it becomes a dead letter."
+        None,
+        ge=1,
+        le=MAX_ATTEMPTS,
+        description="Sluice: attempts per job before it becomes a dead letter.",
     )
     handler: str | None = Field(
         None,
@@ -257,13 +268,19 @@ def parse_service(data: Any) -> Service:
 def describe_errors(exc: ValidationError, name: Any = None) -> str:
     lines = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
+        # A map key in the location is the user's text: shown escaped (it may be a surrogate).
+        where = ".".join(_location_part(part) for part in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required"
         lines.append(f"{where}: {message}" if where else message)
     head = f"invalid service {name!r}: " if isinstance(name, str) and name else "invalid service: "
     return head + "\n".join(lines)
+
+
+def _location_part(part: str | int) -> str:
+    text = str(part)
+    return text if text.isprintable() and len(text) <= 40 else repr(text)[:40]
 
 
 def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:

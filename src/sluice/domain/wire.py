@@ -3,13 +3,19 @@
 OSCAR decodes service JSON with Go's ``encoding/json``, which matches keys without regard to case
 and ignores unknown keys. Clients rely on that (oscar-cli sends ``environment.Variables``,
 cwl-oscar ``environment.variables``), so Sluice reads JSON the same way.
+
+Every value is also checked where it enters: text (map keys included) must be UTF-8 without NUL
+characters, numbers finite. A lone surrogate (JSON's ``"\\ud800"``) or ``Infinity`` would be
+stored, then fail every listing that writes it back out.
 """
 
 import logging
+import math
+import re
 import types
 from typing import Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,57 @@ class WireModel(BaseModel):
             elif value is not None:
                 matched[target] = value
         return matched
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = value_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored and sent back as UTF-8 JSON (and passed to a process)."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if _SURROGATE.search(text):
+        return "is not valid UTF-8 text (it contains a lone surrogate)"
+    return None
+
+
+def value_problem(value: Any) -> str | None:
+    """What in ``value`` cannot be stored, as ``['key'][0] contains a NUL character``; None
+    when all is well. Walks lists and maps without recursion; nested models checked themselves.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        problem = None
+        if isinstance(item, str):
+            problem = text_problem(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            problem = f"is {item}, not a finite number"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                key_problem = text_problem(key) if isinstance(key, str) else None
+                if key_problem:
+                    return f"{where + ': ' if where else ''}the name {_shown(key)} {key_problem}"
+                stack.append((f"{where}[{_shown(key)}]", child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+        if problem:
+            return f"{where} {problem}" if where else problem
+    return None
+
+
+def _shown(key: Any) -> str:
+    """A map key as it can be shown in a message: quoted, escaped, cut to 40 characters."""
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def unknown_fields(model: type[WireModel], data: Any, where: str = "") -> list[str]:
