@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 import sluice
+from sluice.api.auth import FailedLogins
 from sluice.api.errors import install_error_handlers
 from sluice.api.ports import Platform
 from sluice.api.routes import events, invoke, logs, services, system
@@ -16,6 +17,7 @@ def create_app(platform: Platform) -> FastAPI:
         "Wire-compatible with the OSCAR REST API.",
     )
     app.state.platform = platform
+    app.state.failed_logins = FailedLogins()
     install_error_handlers(app)
     app.include_router(system.public)
     app.include_router(system.router)
