@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
@@ -15,8 +16,50 @@ from sluice.storage import parse_webhook_event
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
 
+_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "is_directory": {"type": "boolean"},
+        "chunks": {"type": "array", "items": {"type": "object"}},
+        "attributes": {
+            "type": "object",
+            "properties": {"file_size": {"type": "integer"}, "md5": {"type": "string"}},
+        },
+        "extended": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+EVENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A SeaweedFS filer notification, as its webhook sends it.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event_type": {
+                            "type": "string",
+                            "enum": ["create", "update", "delete", "rename"],
+                        },
+                        "key": {"type": "string", "example": "/buckets/inbox/in/photo.jpg"},
+                        "message": {
+                            "type": "object",
+                            "properties": {
+                                "new_parent_path": {"type": "string"},
+                                "new_entry": _ENTRY,
+                                "old_entry": _ENTRY,
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
-@router.post("/events/seaweedfs", response_class=PlainTextResponse)
+
+@router.post("/events/seaweedfs", response_class=PlainTextResponse, openapi_extra=EVENT_BODY)
 async def seaweedfs_event(
     request: Request, platform: PlatformDep, bearer: BearerCredentials
 ) -> str:
