@@ -24,6 +24,27 @@ def free_port() -> int:
         return port
 
 
+TEST_TEMP = ".pytest-tmp"  # pytest's --basetemp (pyproject.toml): this checkout's own
+
+
+def open_test_folders(path: Path) -> None:
+    """pytest makes its temporary folders private (0700); Sluice's sandboxed jobs run as an
+    unprivileged user, which must be able to pass through (not list) the folders above a data
+    dir or read a handler's code, as it could under /var/lib or /opt."""
+    resolved = path.resolve()
+    inside = [f for f in [resolved, *resolved.parents] if TEST_TEMP in f.parts]
+    for folder in inside:
+        if folder.exists():
+            folder.chmod(folder.stat().st_mode | 0o711)
+
+
+def readable_by_jobs(folder: Path) -> Path:
+    """A test folder of code or data that sandboxed jobs may read."""
+    open_test_folders(folder)
+    folder.chmod(0o755)
+    return folder
+
+
 @dataclass
 class SluiceProcess:
     data_dir: Path
@@ -50,6 +71,7 @@ class SluiceProcess:
         argv = [sys.executable, "-m", "sluice", "up", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port), "--s3-port", str(self.s3_port)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        open_test_folders(self.data_dir)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_healthy(timeout)

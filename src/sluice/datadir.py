@@ -27,8 +27,23 @@ class DataDir:
         return self.root / "workers"
 
     @property
+    def payloads(self) -> Path:
+        """Large ``/job`` bodies, one file per job, until the job no longer needs it."""
+        return self.root / "payloads"
+
+    @property
+    def spool(self) -> Path:
+        """Request bodies being received, before they are a job's payload or a call's input."""
+        return self.root / "spool"
+
+    @property
     def database(self) -> Path:
         return self.root / "sluice.db"
+
+    @property
+    def secret_key(self) -> Path:
+        """The key secrets are encrypted with at rest, unless SLUICE_SECRET_KEY gives one."""
+        return self.root / "secret.key"
 
     @property
     def admin_password(self) -> Path:

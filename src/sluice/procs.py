@@ -151,12 +151,32 @@ class ProcessTree:
                 proc.send_signal(sig)  # psutil refuses a pid that was reused
 
     def finish(self, leader: "subprocess.Popen[bytes]") -> int:
-        """Kill whatever is left, reap the leader and the orphans; the leader's returncode."""
+        """Kill whatever is left, reap the leader and the orphans; the leader's returncode.
+        Members that left the session (``setsid``) are killed too, as they were seen in the
+        tree, and reaped once they are re-parented to us."""
+        self.refresh()
         self.signal(signal.SIGKILL)
         returncode = leader.wait()
         if become_subreaper():
             self._reap_orphans()
+            self._reap_escapees()
         return returncode
+
+    def _reap_escapees(self) -> None:
+        ours = set(_child_pids(os.getpid()))
+        escapees = [p for pid, p in self._members.items() if pid != self.leader and pid in ours]
+        for proc in escapees:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()  # psutil refuses a pid that was reused
+        deadline = time.monotonic() + KILL_GRACE
+        for proc in escapees:
+            while time.monotonic() < deadline:
+                try:
+                    if os.waitpid(proc.pid, os.WNOHANG)[0]:
+                        break
+                except ChildProcessError:
+                    break
+                time.sleep(0.002)
 
     def _reap_orphans(self) -> None:
         # Orphans reach us only as their parents die, so go on until the group is empty.

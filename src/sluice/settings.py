@@ -1,14 +1,21 @@
 """Declarative settings for the Sluice manager. Every field can be set as ``SLUICE_<NAME>``."""
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sluice.domain.quantity import is_valid_memory, parse_memory
 
 
 def default_data_dir() -> Path:
+    """A system service's place when run as root (its jobs' user must reach it), else the
+    user's own data folder."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/sluice")
     return user_data_path("sluice", appauthor=False)
 
 
@@ -27,8 +34,18 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="Admin password; generated on first start and kept in the data dir."
     )
+    admin_password_file: Path | None = Field(
+        None, description="A file holding the admin password (instead of admin_password)."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Key secrets are encrypted with at rest; kept in the data dir if unset."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
+    )
+
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a client has to send a request's headers."
     )
 
     # Object store. With no s3_endpoint, an embedded SeaweedFS is started and managed.
@@ -41,11 +58,26 @@ class Settings(BaseSettings):
     s3_verify: bool = Field(True, description="Verify TLS certificates of the S3 endpoint.")
     s3_port: int = Field(8333, ge=0, le=65535, description="Port of the embedded object store.")
 
+    allowed_endpoints: str = Field(
+        "",
+        description="Comma-separated hosts, host:port or URLs that services' storage providers "
+        "and clusters may name; any when empty.",
+    )
+
     # Where jobs run.
     runtime: Literal["process", "container"] = Field(
         "process",
         description="process: scripts run on this machine; container: services that name an "
         "image run in containers of it (Docker Engine API).",
+    )
+    sandbox: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Run process-runtime jobs under bubblewrap: auto (when installed), on, off.",
+    )
+    job_user: str | None = Field(
+        None,
+        description="Unprivileged user sandboxed jobs run as when Sluice runs as root "
+        "(sluice-job, created if missing, when unset).",
     )
     container_host: str | None = Field(
         None,
@@ -69,9 +101,47 @@ class Settings(BaseSettings):
     worker_idle_timeout: float = Field(
         60.0, gt=0, description="Seconds an idle handler worker above min_scale is kept warm."
     )
+    max_waiting_calls: int = Field(
+        64, ge=0, le=100_000, description="/run calls of one service that may wait for room."
+    )
+    max_running_calls: int = Field(
+        64, ge=1, le=10_000, description="/run calls the manager serves at once, all services."
+    )
+    max_body: str = Field(
+        "1Gi", description="Largest /run or /job request body, e.g. 256Mi (413 beyond it)."
+    )
+    min_free_disk: str = Field(
+        "64Mi", description="Free space the data disk needs for new jobs to start."
+    )
     log_cap: int = Field(1_048_576, ge=1024, description="Bytes of log kept per job.")
     total_cpu: float | None = Field(None, gt=0, description="CPU cores for jobs; all if unset.")
     total_memory: str | None = Field(None, description="Memory for jobs, e.g. 8Gi; all if unset.")
+
+    @field_validator("max_body", "total_memory", "min_free_disk")
+    @classmethod
+    def _check_quantity(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_memory(value):
+            raise ValueError(f"{value!r} is not a size such as 512Mi or 2Gi")
+        return value
+
+    def admin_password_value(self) -> str | None:
+        """The configured admin password, read from its file when one is named."""
+        if self.admin_password_file is not None:
+            try:
+                return self.admin_password_file.read_text().strip() or None
+            except OSError as exc:
+                raise ValueError(
+                    f"admin_password_file {self.admin_password_file}: {exc.strerror}"
+                ) from exc
+        return self.admin_password.get_secret_value() if self.admin_password else None
+
+    @property
+    def max_body_bytes(self) -> int:
+        return parse_memory(self.max_body)
+
+    @property
+    def min_free_disk_bytes(self) -> int:
+        return parse_memory(self.min_free_disk)
 
     @property
     def effective_database_url(self) -> str:

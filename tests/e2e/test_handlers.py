@@ -10,18 +10,21 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.helpers import keys_under, s3_client, statuses, wait_for
+from tests.sluice_process import SluiceProcess, readable_by_jobs
 
 MODEL = """
 import os
 import time
+import uuid
 
 from sluice.workers.handler_api import batch
 
 
 def load(context):
+    worker = uuid.uuid4().hex  # not the pid: each sandboxed worker has its own pid namespace
     with open(os.environ["INIT_LOG"], "a") as log:
-        log.write(f"{os.getpid()}\\n")
-    return {"suffix": "!"}
+        log.write(f"{worker}\\n")
+    return {"suffix": "!", "worker": worker}
 
 
 def handle(input_path, output_dir, state):
@@ -37,7 +40,7 @@ def handle(input_path, output_dir, state):
     print("handling", text)
     name = os.path.basename(input_path) + ".out"
     with open(os.path.join(output_dir, name), "w") as out:
-        out.write(text.upper() + state["suffix"] + f" pid={os.getpid()}")
+        out.write(text.upper() + state["suffix"] + f" worker={state['worker']}")
 
 
 @batch
@@ -53,13 +56,17 @@ def handle_many(inputs, output_dirs, state):
 
 @pytest.fixture(scope="module")
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("code")
+    folder = readable_by_jobs(tmp_path_factory.mktemp("code"))
     (folder / "model.py").write_text(textwrap.dedent(MODEL))
     return folder
 
 
-def create(http: httpx.Client, code: Path, name: str, **extra: Any) -> Path:
-    init_log = code / f"{name}.init"
+def worker_file(server: SluiceProcess, service: str, name: str) -> Path:
+    """A file a service's workers wrote in their own folder (the one place they may write)."""
+    return server.data_dir / "workers" / service / name
+
+
+def create(http: httpx.Client, code: Path, name: str, **extra: Any) -> str:
     body = {
         "name": name,
         "handler": "model:handle",
@@ -68,14 +75,12 @@ def create(http: httpx.Client, code: Path, name: str, **extra: Any) -> Path:
         "memory": "256Mi",
         "cpu": "0.25",
         "timeout": 3,
-        "environment": {
-            "variables": {"INIT_LOG": str(init_log), "BATCH_LOG": str(code / f"{name}.batches")}
-        },
+        "environment": {"variables": {"INIT_LOG": "init.log", "BATCH_LOG": "batches.log"}},
         **extra,
     }
     response = http.post("/system/services", json=body)
     assert response.status_code == 201, response.text
-    return init_log
+    return name
 
 
 def run(http: httpx.Client, service: str, text: str) -> httpx.Response:
@@ -88,8 +93,10 @@ def run(http: httpx.Client, service: str, text: str) -> httpx.Response:
     )
 
 
-def test_init_runs_once_per_worker(http: httpx.Client, code: Path) -> None:
-    init_log = create(
+def test_init_runs_once_per_worker(
+    http: httpx.Client, code: Path, sluice_server: SluiceProcess
+) -> None:
+    create(
         http,
         code,
         "warm",
@@ -108,9 +115,9 @@ def test_init_runs_once_per_worker(http: httpx.Client, code: Path) -> None:
     wait_for(lambda: expected <= set(keys_under(s3, "warm", "out/")), what="20 outputs")
     body = s3.get_object(Bucket="warm", Key="out/file7.txt.out")["Body"].read()
     assert body.startswith(b"FILE 7!")
-    pids = Counter(init_log.read_text().split())
-    assert 1 <= len(pids) <= 2
-    assert set(pids.values()) == {1}, "init ran more than once in a worker"
+    inits = Counter(worker_file(sluice_server, "warm", "init.log").read_text().split())
+    assert 1 <= len(inits) <= 2
+    assert set(inits.values()) == {1}, "init ran more than once in a worker"
 
 
 def test_failures_fail_only_their_call(http: httpx.Client, code: Path) -> None:
@@ -135,17 +142,21 @@ def test_import_errors_are_400_at_create(http: httpx.Client, code: Path) -> None
     assert http.get("/system/services/broken").status_code == 404
 
 
-def test_concurrent_calls_never_exceed_max_scale(http: httpx.Client, code: Path) -> None:
-    init_log = create(http, code, "capped-h", synchronous={"min_scale": 0, "max_scale": 4})
+def test_concurrent_calls_never_exceed_max_scale(
+    http: httpx.Client, code: Path, sluice_server: SluiceProcess
+) -> None:
+    create(http, code, "capped-h", synchronous={"min_scale": 0, "max_scale": 4})
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(lambda i: run(http, "capped-h", f"c{i}"), range(20)))
     assert [a.status_code for a in answers] == [200] * 20
-    workers = {base64.b64decode(a.text).decode().rsplit("pid=", 1)[1] for a in answers}
+    workers = {base64.b64decode(a.text).decode().rsplit("worker=", 1)[1] for a in answers}
     assert 1 <= len(workers) <= 4
-    assert len(init_log.read_text().split()) <= 4
+    assert len(worker_file(sluice_server, "capped-h", "init.log").read_text().split()) <= 4
 
 
-def test_file_jobs_are_batched(http: httpx.Client, code: Path) -> None:
+def test_file_jobs_are_batched(
+    http: httpx.Client, code: Path, sluice_server: SluiceProcess
+) -> None:
     create(
         http,
         code,
@@ -161,7 +172,9 @@ def test_file_jobs_are_batched(http: httpx.Client, code: Path) -> None:
         s3.put_object(Bucket="batcher", Key=f"in/b{i:02d}.txt", Body=f"item {i}".encode())
     wait_for(lambda: len(keys_under(s3, "batcher", "out/")) == 15, what="15 batched outputs")
     assert s3.get_object(Bucket="batcher", Key="out/b03.txt")["Body"].read() == b"item 3!"
-    sizes = [int(n) for n in (code / "batcher.batches").read_text().split()]
+    sizes = [
+        int(n) for n in worker_file(sluice_server, "batcher", "batches.log").read_text().split()
+    ]
     assert sum(sizes) == 15
     assert max(sizes) > 1
     assert max(sizes) <= 5

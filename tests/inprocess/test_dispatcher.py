@@ -133,17 +133,24 @@ def test_handler_style_batches_fill_up_or_wait_their_time(
     assert waited >= 0.1
 
 
-def test_deleting_a_service_cancels_its_running_jobs_and_forgets_them(
+def test_deleting_a_service_cancels_its_jobs_and_records_them(
     platform: Platform, executor: FakeExecutor
 ) -> None:
     executor.hold = True
+    executor.slots = 1
     service = create(platform)
-    submit(platform, service, "a")
+    submit(platform, service, "running")
     [running] = executor.wait_started(1)
+    submit(platform, service, "waiting")
     platform.services.delete("echo")
     assert running.cancelled
-    assert jobs_of(platform, "echo") == []
+    time.sleep(0.2)  # the cancelled run's report arrives: it must not revive the job
+    ended = jobs_of(platform, "echo")
+    assert [(job.status, job.reason, job.dead) for job in ended] == [
+        (JobStatus.FAILED, "cancelled: the service was deleted", False)
+    ] * 2
     assert executor.changes[-1][1] is None  # the executor heard of the delete too
+    assert len(executor.started) == 1  # the waiting one never started
 
 
 def test_a_job_cut_short_by_shutdown_runs_again_after_restart(

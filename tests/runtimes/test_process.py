@@ -221,3 +221,12 @@ def test_concurrent_jobs_keep_their_own_results(tmp_path: Path) -> None:
 def test_no_child_of_ours_is_left_behind(tmp_path: Path) -> None:
     run(spec_for(tmp_path, "sleep 100 & sleep 100 & (sleep 100 &); exit 0"))
     assert psutil.Process(os.getpid()).children() == []
+
+
+def test_a_setsid_escapee_is_killed_and_reaped(tmp_path: Path) -> None:
+    """It left the job's session and process group; it was still seen in the job's tree."""
+    marker = f"{os.getpid()}.25"  # a sleep nothing else on this machine runs
+    run(spec_for(tmp_path, f"setsid sleep {marker} & sleep 0.3; exit 0"))
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+    assert left == []  # neither running nor a zombie
+    assert psutil.Process(os.getpid()).children() == []

@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluice"
 LAYERS: list[set[str]] = [
     {"errors", "net"},
     {"domain"},
-    {"settings", "datadir", "admin", "capacity", "procs"},
+    {"settings", "datadir", "admin", "capacity", "procs", "diskspace", "supervision", "crypto"},
     {"storage", "state"},
     {"runtimes"},
     {"supervisor", "workers"},

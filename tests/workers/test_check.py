@@ -75,9 +75,17 @@ def test_a_missing_interpreter(worker_env: dict[str, str]) -> None:
         check("handlers:echo", env=worker_env, python="/nope")
 
 
-def test_something_that_is_not_python(worker_env: dict[str, str]) -> None:
-    with pytest.raises(Invalid, match=r"^python '/bin/true' could not check handler"):
+def test_something_that_is_not_python_is_never_run(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    with pytest.raises(Invalid, match=r"^python '/bin/true' is not a Python interpreter"):
         check("handlers:echo", env=worker_env, python="/bin/true")
+    impostor = tmp_path / "python3"  # named like one, but a script that would leave a mark
+    impostor.write_text(f"#!/bin/sh\ntouch {tmp_path}/ran\n")
+    impostor.chmod(0o755)
+    with pytest.raises(Invalid, match=r"could not check handler"):
+        check("handlers:echo", env=worker_env, python=str(impostor))
+    assert (tmp_path / "ran").exists()  # a file named python3 is run: it answers nonsense
 
 
 def test_a_missing_working_directory(worker_env: dict[str, str], tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from sluice.core.jobs import JobService
 from sluice.core.services import ServiceManager
 from sluice.domain.parts import MinIOProvider
 from sluice.settings import Settings
+from sluice.supervision import Loops
 from sluice.triggers.router import EventRouter
 
 
@@ -22,4 +23,5 @@ class Platform(Protocol):
     router: EventRouter
     invocations: Invocations
     capacity: Capacity
+    loops: Loops
     webhook_token: str

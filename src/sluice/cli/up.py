@@ -15,8 +15,12 @@ def up(
     data_dir: Annotated[
         Path | None, typer.Option(help="State and object-store folder [env: SLUICE_DATA_DIR].")
     ] = None,
-    admin_password: Annotated[
-        str | None, typer.Option(help="Admin password [env: SLUICE_ADMIN_PASSWORD].")
+    admin_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the admin password (never put it on a command line) "
+            "[env: SLUICE_ADMIN_PASSWORD_FILE, or SLUICE_ADMIN_PASSWORD]."
+        ),
     ] = None,
     s3_port: Annotated[
         int | None, typer.Option(help="Embedded object-store port [env: SLUICE_S3_PORT].")
@@ -37,7 +41,7 @@ def up(
         "host": host,
         "port": port,
         "data_dir": data_dir,
-        "admin_password": admin_password,
+        "admin_password_file": admin_password_file,
         "s3_port": s3_port,
         "runtime": runtime,
     }

@@ -1,9 +1,12 @@
 """The dispatcher: claims due jobs from the durable ledger when their executor has room, starts
 them, and records how each ended: success, a retry after a backoff, or a dead letter.
 
-One thread reads the ledger; the work itself runs wherever the executor runs it, and reports
-back through a callback. A crash at any point loses nothing: the ledger still has every job,
-and ``recover_interrupted`` runs the ones left Running again on the next start.
+One supervised loop reads the ledger; the work itself runs wherever the executor runs it, and
+reports back through a callback. A crash at any point loses nothing: the ledger still has every
+job, and ``recover_interrupted`` runs the ones left Running again on the next start. A report
+that cannot be recorded (the database is locked, the disk is full) is kept and recorded again
+by the loop, so no job is left Running. While the data disk is full nothing new starts, and work
+that fails meanwhile waits as Pending without losing an attempt.
 """
 
 import logging
@@ -12,6 +15,7 @@ import time
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
+from sluice.diskspace import DiskGuard
 from sluice.domain.job import Job, JobStatus
 from sluice.domain.results import JobReport
 from sluice.domain.retry import RetryPolicy
@@ -19,10 +23,13 @@ from sluice.domain.service import ServiceRecord
 from sluice.errors import Invalid, NotFound
 from sluice.execution.base import Execution, Executor, Reports, Slot
 from sluice.state.jobs import JobLedger
+from sluice.supervision import Supervised
 
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 0.5  # seconds between ledger reads when nothing wakes the dispatcher
+DISK_FULL_WAIT = 1.0  # seconds between looks at the disk while it is full
+DISK_FULL_REQUEUE = 5.0  # seconds before a job cut short by a full disk is due again
 
 
 class Dispatcher:
@@ -33,17 +40,20 @@ class Dispatcher:
         executor: Executor,
         backoff: float,
         events: JobEvents | None = None,
+        disk: DiskGuard | None = None,
     ) -> None:
         self._ledger = ledger
         self._events = events or JobEvents()
         self._services = services
         self._executor = executor
         self._backoff = backoff
+        self._disk = disk
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Supervised("dispatcher", self._step, wake=self._wake)
         self._lock = threading.Lock()
         self._running: dict[str, tuple[str, Execution]] = {}  # job id → (service, execution)
+        self._unrecorded: list[tuple[Job, JobReport]] = []  # reports the ledger refused so far
         self._wait = IDLE_WAIT
 
     def wake(self) -> None:
@@ -53,15 +63,12 @@ class Dispatcher:
         recovered = self._ledger.recover_interrupted()
         if recovered:
             log.info("re-queued %d job(s) interrupted by the last shutdown", recovered)
-        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
         """Stop dispatching and cancel running work; the ledger re-runs it on the next start."""
         self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.loop.stop()
         for execution in self._executions():
             execution.cancel()
 
@@ -87,15 +94,17 @@ class Dispatcher:
             found = {id(e): e for s, e in self._running.values() if service in (None, s)}
         return list(found.values())
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            self._wait = IDLE_WAIT
-            try:
-                self._dispatch_due()
-            except Exception:
-                log.exception("dispatching jobs failed; retrying")
-            self._wake.wait(self._wait)
+    def disk_full(self) -> str:
+        """Why nothing starts now, when the data disk is full; "" otherwise."""
+        return self._disk.describe() if self._disk is not None and self._disk.full() else ""
+
+    def _step(self) -> float:
+        self._record_unrecorded()
+        if self.disk_full():
+            return DISK_FULL_WAIT
+        self._wait = IDLE_WAIT
+        self._dispatch_due()
+        return self._wait
 
     def _dispatch_due(self) -> None:
         waiting: dict[str, list[Job]] = {}
@@ -153,18 +162,33 @@ class Dispatcher:
         execution.add_done_callback(lambda reports: self._finished(jobs, reports))
 
     def _finished(self, jobs: list[Job], reports: Reports) -> None:
+        for job, report in zip(jobs, reports, strict=True):
+            # Cut short by shutdown: stays Running and is recovered on the next start.
+            if not (self._stopping.is_set() and not report.succeeded):
+                self._record_or_keep(job, report)
+            else:
+                self._forget(job)
+        self._wake.set()
+
+    def _record_or_keep(self, job: Job, report: JobReport) -> None:
         try:
-            for job, report in zip(jobs, reports, strict=True):
-                # Cut short by shutdown: stays Running and is recovered on the next start.
-                if not (self._stopping.is_set() and not report.succeeded):
-                    self._record(job, report)
-        except Exception:
-            log.exception("cannot record the end of jobs %s", ", ".join(j.id for j in jobs))
-        finally:
+            self._record(job, report)
+        except Exception as exc:
+            log.warning("cannot record the end of job %s yet (%s); will retry", job.id, exc)
             with self._lock:
-                for job in jobs:
-                    self._running.pop(job.id, None)
-            self._wake.set()
+                self._unrecorded.append((job, report))  # still counted as running meanwhile
+            return
+        self._forget(job)
+
+    def _record_unrecorded(self) -> None:
+        with self._lock:
+            waiting, self._unrecorded = self._unrecorded, []
+        for job, report in waiting:
+            self._record_or_keep(job, report)
+
+    def _forget(self, job: Job) -> None:
+        with self._lock:
+            self._running.pop(job.id, None)
 
     def _refuse(self, batch: list[Job], reason: str) -> None:
         for job in batch:
@@ -180,11 +204,17 @@ class Dispatcher:
     def _record_of(self, name: str) -> ServiceRecord | None:
         try:
             return self._services.get(name)
-        except NotFound:
-            self._ledger.forget_service(name)
+        except NotFound:  # deleted as its jobs arrived: they end as the delete's do
+            self._ledger.cancel_service(name, "cancelled: the service was deleted")
             return None
 
     def _record(self, job: Job, report: JobReport) -> None:
+        if not report.succeeded and self.disk_full():
+            reason = f"waiting: {self.disk_full()}"
+            self._ledger.requeue(job.id, DISK_FULL_REQUEUE, reason)
+            log.warning("job %s cut short by a full disk; it runs again later", job.id)
+            self._events.publish(JobEvent(job.service, job.id, JobStatus.PENDING, job.attempts - 1))
+            return
         if report.succeeded:
             self._ledger.succeed(job.id, report.exit_code or 0, report.log)
             log.info("job %s succeeded", job.id)

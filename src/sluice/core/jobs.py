@@ -2,6 +2,7 @@
 doing. Running them is the dispatcher's job (``sluice.core.dispatcher``)."""
 
 import logging
+from pathlib import Path
 
 from sluice.core.dispatcher import Dispatcher
 from sluice.core.job_events import JobEvent, JobEvents
@@ -9,8 +10,11 @@ from sluice.domain.job import Job, JobStatus, ObjectRef
 from sluice.domain.service import Service
 from sluice.execution.base import Executor
 from sluice.state.jobs import JobLedger
+from sluice.supervisor.body import Body
 
 log = logging.getLogger(__name__)
+
+CANCELLED_BY_DELETE = "cancelled: the service was deleted"
 
 
 class JobService:
@@ -39,10 +43,13 @@ class JobService:
             self._accepted(job)
         return job
 
-    def submit_payload(self, service: Service, payload: bytes) -> Job:
-        job = self.ledger.enqueue(
-            service.name, payload=payload, max_attempts=self._attempts_for(service)
-        )
+    def submit_payload(self, service: Service, payload: Body) -> Job:
+        """A job whose input is a request body (a large one comes as a file, and is moved)."""
+        attempts = self._attempts_for(service)
+        if isinstance(payload, Path):
+            job = self.ledger.enqueue(service.name, payload_file=payload, max_attempts=attempts)
+        else:
+            job = self.ledger.enqueue(service.name, payload=payload, max_attempts=attempts)
         assert job is not None  # only object jobs are deduplicated
         self._accepted(job)
         return job
@@ -57,8 +64,8 @@ class JobService:
         self._dispatcher.wake()
 
     def why_waiting(self, service: Service) -> str:
-        """Why a Pending job of ``service`` cannot start now, when its executor knows."""
-        return self._executor.why_waiting(service)
+        """Why a Pending job of ``service`` cannot start now, when that is known."""
+        return self.disk_full() or self._executor.why_waiting(service)
 
     def log_of(self, service: str, job_id: str) -> str:
         """A job's log: the stored one, or what it has printed so far while it runs."""
@@ -68,12 +75,19 @@ class JobService:
         return self._dispatcher.live_log(job_id) or ""
 
     def service_changed(self, old: Service | None, new: Service | None) -> None:
-        """A deleted service's running jobs are cancelled and its records go."""
+        """A deleted service's waiting and running jobs are cancelled and recorded as such."""
         if old is not None and new is None:
-            cancelled = self._dispatcher.cancel_service(old.name)
-            if cancelled:
-                log.info("cancelled %d running job(s) of deleted service %s", cancelled, old.name)
-            self.ledger.forget_service(old.name)
+            self.cancel_all(old.name)
+
+    def cancel_all(self, service: str) -> None:
+        recorded = self.ledger.cancel_service(service, CANCELLED_BY_DELETE)
+        running = self._dispatcher.cancel_service(service)
+        if recorded or running:
+            log.info("cancelled %d job(s) of deleted service %s", recorded, service)
+
+    def disk_full(self) -> str:
+        """Why no job starts now, when the data disk is full; "" otherwise."""
+        return self._dispatcher.disk_full()
 
     def _attempts_for(self, service: Service) -> int:
         return service.max_attempts or self._max_attempts

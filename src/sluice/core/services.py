@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sluice.domain.secrets import keep_hidden
 from sluice.domain.service import Service, ServiceRecord, parse_service
 from sluice.domain.wire import unknown_fields
 from sluice.errors import Conflict, NotFound
@@ -72,12 +73,9 @@ class ServiceManager:
         service = parse_service(payload)
         ignored = _ignored_fields(payload)
         old = self.get(service.name)
-        secrets_kept = {
-            key: value or old.service.environment.secrets.get(key, "")
-            for key, value in service.environment.secrets.items()
-        }
-        service.environment.secrets = secrets_kept
-        service = service.model_copy(update={"token": old.token, "owner": old.owner})
+        definition = service.model_dump(mode="json")
+        keep_hidden(definition, old.service.model_dump(mode="json"))
+        service = Service.model_validate({**definition, "token": old.token, "owner": old.owner})
         warnings = ignored + self._prepare(service)
         self._store.replace(service.name, _stored_definition(service))
         log.info("updated service %s", service.name)

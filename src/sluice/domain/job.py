@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 
 class JobStatus(StrEnum):
@@ -43,6 +44,7 @@ class Job:
     exit_code: int | None
     reason: str
     dead: bool
+    payload_file: Path | None = None  # a large body, kept in a file instead of ``payload``
 
     @classmethod
     def running(

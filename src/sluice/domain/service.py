@@ -27,6 +27,7 @@ from sluice.domain.parts import (
     TextMap,
 )
 from sluice.domain.quantity import is_valid_cpu, is_valid_memory, parse_cpu, parse_memory
+from sluice.domain.secrets import HIDDEN, hide
 from sluice.domain.wire import WireModel
 from sluice.errors import Invalid
 
@@ -35,7 +36,6 @@ BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_NAME_LENGTH = 39
 LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-HIDDEN = "hidden"
 MAX_TIMEOUT = 30 * 24 * 3600
 MAX_ATTEMPTS = 100
 MAX_SCRIPT_LENGTH = 1 << 20  # what a Kubernetes ConfigMap holds
@@ -286,7 +286,7 @@ def _location_part(part: str | int) -> str:
 def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
     """The JSON OSCAR returns for a service, with secrets hidden."""
     data = service.model_dump(mode="json", exclude=set(OPTIONAL_EXTRAS))
-    data["environment"]["secrets"] = dict.fromkeys(service.environment.secrets, "")
+    hide(data)
     expose = data["expose"]
     for port in ("api_port", "nodePort"):
         if not expose[port]:

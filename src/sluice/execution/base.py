@@ -13,6 +13,7 @@ from typing import Protocol
 from sluice.domain.job import Job
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
+from sluice.supervisor.body import Body
 
 Reports = list[JobReport]
 
@@ -79,7 +80,7 @@ class Executor(Protocol):
         """Start the jobs (whole, payloads loaded) in the room ``slot`` holds."""
         ...
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         """A synchronous call, answered within ``timeout`` seconds (504 otherwise)."""
         ...
 

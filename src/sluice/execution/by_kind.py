@@ -5,6 +5,7 @@ from sluice.domain.job import Job
 from sluice.domain.results import SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.execution.base import BatchPolicy, Execution, Executor, Slot
+from sluice.supervisor.body import Body
 
 
 class ByKind:
@@ -40,7 +41,7 @@ class ByKind:
     def start(self, slot: Slot, record: ServiceRecord, jobs: list[Job]) -> Execution:
         return self._for(record.service).start(slot, record, jobs)
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         return self._for(record.service).invoke(record, body, timeout)
 
     def close(self) -> None:

@@ -80,6 +80,9 @@ class ContainerWorkerHost:
             remove(container)
         read_check_answer(f"{python} in {service.image}", service.handler or "", stdout, stderr)
 
+    def hand_over(self, folder: Path) -> None:
+        return None  # the image's user is root unless it says otherwise: it can use the folder
+
     def new_worker(self, service: Service, folder: Path, log_cap: int) -> HandlerWorker:
         env = {k: v for k, v in worker_environment(service).items() if k != "PATH"}
         spec = WorkerSpec(

@@ -10,6 +10,7 @@ from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import Invalid
 from sluice.execution.base import BatchPolicy, Reports, Slot
+from sluice.supervisor.body import Body
 
 Outcome = Callable[[Job], JobReport]
 
@@ -154,9 +155,10 @@ class FakeExecutor:
         with self._lock:
             return self._running.get(service, 0)
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
-        self.calls.append((record.service.name, body, timeout))
-        return self.answer(record, body)
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
+        data = body if isinstance(body, bytes) else body.read_bytes()
+        self.calls.append((record.service.name, data, timeout))
+        return self.answer(record, data)
 
     def close(self) -> None:
         for execution in list(self.started):

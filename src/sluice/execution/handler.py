@@ -24,7 +24,9 @@ from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
 from sluice.execution.base import BatchPolicy, Reports, Slot
 from sluice.execution.local import LocalExecution
+from sluice.runtimes.sandbox import Sandbox
 from sluice.storage.resolver import StorageResolver
+from sluice.supervisor.body import Body
 from sluice.supervisor.environment import worker_environment
 from sluice.supervisor.response import encode_response
 from sluice.supervisor.stage import stage_body, stage_in, stage_out
@@ -47,6 +49,10 @@ class WorkerHost(Protocol):
 
     def new_worker(self, service: Service, folder: Path, log_cap: int) -> HandlerWorker:
         """A worker, not yet started, with ``folder`` as its working directory."""
+        ...
+
+    def hand_over(self, folder: Path) -> None:
+        """Give a call's folder to whoever the workers run as, before they are handed it."""
         ...
 
 
@@ -148,11 +154,12 @@ class HandlerExecutor:
 
         return LocalExecution.submit(self._threads, work, slot, [job.id for job in jobs])
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
         workspace = Workspace.fresh(self._calls(service), f"{service.name}-{uuid.uuid4()}")
         try:
             input_path = stage_body(body, workspace.input_dir, "input")
+            self._host_for(service).hand_over(workspace.path)
             try:
                 with self._pool_for(service).acquire(timeout) as worker:
                     [result] = worker.call([(input_path, workspace.output_dir)], timeout)
@@ -186,6 +193,7 @@ class HandlerExecutor:
             workspace, notes = Workspace.fresh(self._calls(service), job.id), Notes()
             try:
                 path = stage_in(job, service, self._storage, workspace.input_dir, notes)
+                self._host_for(service).hand_over(workspace.path)
                 staged.append((job, workspace, notes, path))
             except Exception as exc:
                 notes.add(str(exc), "ERROR")
@@ -231,7 +239,11 @@ class HandlerExecutor:
     def _calls(self, service: Service) -> Path:
         """Invocations' folders live in the service's worker folder, which its workers (in a
         container too) can see."""
-        return self._data.workers / service.name / "calls"
+        calls = self._data.workers / service.name / "calls"
+        if not calls.is_dir():
+            calls.mkdir(parents=True, exist_ok=True)
+            self._host_for(service).hand_over(calls)
+        return calls
 
     def _pool_for(self, service: Service) -> WorkerPool:
         with self._pools_lock:
@@ -283,7 +295,11 @@ def _last_line(error: str | None) -> str:
 
 
 class LocalWorkerHost:
-    """Workers as local processes under the service's ``python`` (Sluice's own by default)."""
+    """Workers as local processes under the service's ``python`` (Sluice's own by default),
+    in ``sandbox`` when given."""
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self._sandbox = sandbox
 
     def check(self, service: Service) -> None:
         check_handler(
@@ -292,7 +308,12 @@ class LocalWorkerHost:
             service.init,
             cwd=None,
             env=worker_environment(service),
+            sandbox=self._sandbox,
         )
+
+    def hand_over(self, folder: Path) -> None:
+        if self._sandbox is not None:
+            self._sandbox.hand_over(folder)
 
     def new_worker(self, service: Service, folder: Path, log_cap: int) -> HandlerWorker:
         spec = WorkerSpec(
@@ -304,6 +325,7 @@ class LocalWorkerHost:
             memory=service.memory_bytes,
             service=service.name,
             log_cap=log_cap,
+            sandbox=self._sandbox,
         )
         return HandlerWorker(spec)
 

@@ -18,6 +18,7 @@ from sluice.execution.base import BatchPolicy, Reports, Slot
 from sluice.execution.local import LocalExecution
 from sluice.runtimes.base import Runtime
 from sluice.storage.resolver import StorageResolver
+from sluice.supervisor.body import Body
 from sluice.supervisor.run import run_call, run_job
 from sluice.supervisor.task import CallTask, JobTask
 
@@ -98,7 +99,7 @@ class ScriptExecutor:
         log_paths = {job.id: self._data.job_log(job.id)}
         return LocalExecution.submit(self._pool, work, slot, [job.id], log_paths)
 
-    def invoke(self, record: ServiceRecord, body: bytes, timeout: float) -> SyncResult:
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
         deadline = time.monotonic() + timeout
         with self._call_slot(service, deadline) as got_slot:

@@ -3,12 +3,16 @@ memory, time and cancel. Every process of the job is ended before ``run`` return
 ``sluice.procs`` for how trees are found and reaped without races).
 """
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
 
 from sluice.domain.quantity import format_memory
 from sluice.errors import BackendError
@@ -21,6 +25,7 @@ from sluice.procs import (
     signal_name,
 )
 from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
+from sluice.runtimes.sandbox import Sandbox
 
 
 class _Log:
@@ -63,16 +68,22 @@ class _Verdict:
     graceful: bool  # SIGTERM first, SIGKILL after KILL_GRACE
 
 
-def _spawn(spec: ProcessSpec, log_fd: int) -> "subprocess.Popen[bytes]":
+def _spawn(spec: ProcessSpec, log_fd: int, sandbox: Sandbox | None) -> "subprocess.Popen[bytes]":
+    argv, options = spec.argv, {}
+    if sandbox is not None:
+        sandbox.hand_over(spec.cwd)
+        argv = sandbox.command(spec.argv, spec.cwd, spec.mounts)
+        options = sandbox.popen_options()
     try:
         return subprocess.Popen(
-            spec.argv,
+            argv,
             cwd=spec.cwd,
             env=spec.env,
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            **options,
         )
     except OSError as exc:
         raise BackendError(f"could not start {spec.argv[0]!r}: {exc.strerror}") from exc
@@ -81,16 +92,24 @@ def _spawn(spec: ProcessSpec, log_fd: int) -> "subprocess.Popen[bytes]":
 class _Job:
     """One run: spawn, watch, stop, reap."""
 
-    def __init__(self, spec: ProcessSpec, cancel: threading.Event | None, log: _Log) -> None:
+    def __init__(
+        self,
+        spec: ProcessSpec,
+        cancel: threading.Event | None,
+        log: _Log,
+        sandbox: Sandbox | None,
+    ) -> None:
         self._spec = spec
+        self._sandbox = sandbox
         self._cancel = cancel
         self._log = log
         self._peak = 0
 
     def run(self) -> RunResult:
         started = time.monotonic()
-        leader = _spawn(self._spec, self._log.fd)
+        leader = _spawn(self._spec, self._log.fd, self._sandbox)
         tree = ProcessTree(leader.pid)
+        marker = mark_running(self._spec.log_path, leader.pid)
         verdict = None
         try:
             verdict = self._watch(tree, started)
@@ -98,6 +117,7 @@ class _Job:
                 self._terminate(tree)
         finally:
             returncode = tree.finish(leader)
+            marker.unlink(missing_ok=True)
         return self._result(verdict, returncode, time.monotonic() - started)
 
     def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
@@ -151,12 +171,50 @@ class _Job:
         return RunResult(outcome, exit_code, reason, duration, self._peak)
 
 
+def mark_running(log_path: Path, pid: int) -> Path:
+    """``<job>.pid`` beside the job's log while it runs: its process and when that started, so
+    a manager that crashed can find and end it on its next start (``end_leftovers``)."""
+    marker = log_path.with_suffix(".pid")
+    with contextlib.suppress(OSError, psutil.Error):
+        marker.write_text(f"{pid} {psutil.Process(pid).create_time()}\n")
+    return marker
+
+
+def end_leftovers(folder: Path) -> int:
+    """Kill the process trees of jobs a crashed manager left running; how many."""
+    ended = 0
+    for marker in folder.glob("*.pid"):
+        try:
+            pid_text, started = marker.read_text().split()
+            pid = int(pid_text)
+            alive = psutil.Process(pid).create_time() == float(started)
+        except (OSError, ValueError, psutil.Error):
+            alive = False
+        if alive:
+            _end_session(pid)
+            ended += 1
+        marker.unlink(missing_ok=True)
+    return ended
+
+
+def _end_session(leader: int) -> None:
+    """Every process in the leader's session (a job's whole tree: it runs in its own)."""
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(process.pid) == leader:
+                process.kill()
+
+
 class ProcessRuntime:
-    """Runs each job as a local process tree. CPU is not limited here, only accounted
-    (see ``sluice.capacity``); memory is enforced by sampling the tree's RSS, so a
-    job that allocates very fast can overshoot the limit for up to one poll interval."""
+    """Runs each job as a local process tree, in ``sandbox`` when given (see
+    ``sluice.runtimes.sandbox``). CPU is not limited here, only accounted (see
+    ``sluice.capacity``); memory is enforced by sampling the tree's RSS, so a job that
+    allocates very fast can overshoot the limit for up to one poll interval."""
 
     name = "process"
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox
 
     def run(self, spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
         if cancel is not None and cancel.is_set():
@@ -164,6 +222,6 @@ class ProcessRuntime:
         become_subreaper()
         log = _Log(spec)
         try:
-            return _Job(spec, cancel, log).run()
+            return _Job(spec, cancel, log, self.sandbox).run()
         finally:
             log.close()

@@ -7,7 +7,7 @@ import secrets
 import signal
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import uvicorn
 from rich.console import Console
@@ -15,8 +15,10 @@ from rich.console import Console
 from sluice.api.app import create_app
 from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
-from sluice.errors import SluiceError
+from sluice.errors import Conflict, SluiceError
 from sluice.net import port_in_use
+from sluice.server.http import GuardedH11Protocol
+from sluice.server.instance_lock import InstanceLock
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
 
@@ -34,9 +36,11 @@ def serve(settings: Settings) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that would
     # end the process before the object store and the workers below are stopped.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    _check_can_start(settings)
+    os.umask(0o077)  # everything Sluice writes (database, logs, job folders) is private
+    lock = _check_can_start(settings)
     try:
         with ExitStack() as stack:
+            stack.callback(lock.release)
             webhook_token = secrets.token_hex(16)
             object_store, watchdog = _start_object_store(settings, stack, webhook_token)
             engine = _start_container_engine(settings, stack)
@@ -44,9 +48,16 @@ def serve(settings: Settings) -> None:
                 settings, object_store, webhook_token, watchdog, engine=engine
             )
             app = create_app(platform)
-            server = uvicorn.Server(
-                uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+            GuardedH11Protocol.header_timeout = settings.header_timeout
+            config = uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                http=GuardedH11Protocol,
+                timeout_keep_alive=5,
             )
+            server = uvicorn.Server(config)
             stack.callback(platform.stop)
             platform.start()
             _announce(platform)
@@ -58,28 +69,37 @@ def serve(settings: Settings) -> None:
         console.print("Sluice stopped.")
 
 
-def _check_can_start(settings: Settings) -> None:
-    """Fail before starting anything, with a message that says what to change."""
+def _check_can_start(settings: Settings) -> InstanceLock:
+    """Fail before starting anything, with messages that say what to change; the data dir's
+    lock, held from here on."""
     problems = []
+    lock = InstanceLock(settings.data_dir)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        probe = settings.data_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock.acquire(settings.host, settings.port)
+        settings.data_dir.chmod(0o700)  # only once it is ours: a running Sluice set its own
     except OSError as exc:
         problems.append(
             f"data dir {settings.data_dir} is not writable ({exc.strerror}); "
             "pass --data-dir or set SLUICE_DATA_DIR"
         )
+    except Conflict as exc:
+        problems.append(str(exc))
     # The object store's port is checked when it starts: a stale store of our own is stopped.
     if port_in_use(settings.host, settings.port):
         problems.append(
             f"port {settings.port} on {settings.host} is in use; use another with --port"
         )
     if problems:
-        for problem in problems:
-            console.print(f"[red]error:[/] {problem}")
-        raise SystemExit(1)
+        lock.release()
+        _refuse(*problems)
+    return lock
+
+
+def _refuse(*problems: str) -> NoReturn:
+    for problem in problems:
+        console.print(f"[red]error:[/] {problem}")
+    raise SystemExit(1)
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:

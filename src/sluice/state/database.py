@@ -6,8 +6,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError
 
+from sluice.errors import StateError
 from sluice.state.schema import metadata
 
 
@@ -36,16 +38,51 @@ class Database:
         return self.engine.connect()
 
 
+REPAIR_HINT = "see docs/operations.md, 'A damaged state database'"
+
+
 def open_database(url: str) -> Database:
-    """Connect and create missing tables."""
+    """Connect, check a SQLite file's integrity, and create missing tables. Raises
+    ``StateError`` for a database that is damaged or is not one."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
+        _check_sqlite(engine, path)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return Database(engine)
+
+
+def _check_sqlite(engine: Engine, path: Path) -> None:
+    """``PRAGMA quick_check``: a few milliseconds for a small ledger, and it catches damage
+    before the manager says it is ready."""
+    try:
+        with engine.connect() as conn:
+            problems = [row[0] for row in conn.execute(text("PRAGMA quick_check")).all()]
+    except DBAPIError as exc:
+        engine.dispose()
+        message = f"the state database {path} is damaged ({exc.orig}); {REPAIR_HINT}"
+        raise StateError(message) from None
+    if problems != ["ok"]:
+        engine.dispose()
+        found = "; ".join(problems[:3])
+        raise StateError(f"the state database {path} is damaged ({found}); {REPAIR_HINT}")
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a database was made (nullable, so old rows stay valid)."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:

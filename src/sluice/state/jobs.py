@@ -4,14 +4,16 @@ A repeated event for the same upload hits the unique ``dedupe_key`` and creates 
 dead manager left Running go back to Pending on the next start, so nothing is lost.
 """
 
+import os
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
@@ -34,8 +36,10 @@ class JobPage:
 
 
 class JobLedger:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, payloads: Path | None = None) -> None:
+        """``payloads``: the folder large bodies are kept in, one file per job."""
         self._db = db
+        self._payloads = payloads
 
     def enqueue(
         self,
@@ -43,10 +47,13 @@ class JobLedger:
         *,
         source: ObjectRef | None = None,
         payload: bytes | None = None,
+        payload_file: Path | None = None,
         max_attempts: int = 1,
     ) -> Job | None:
-        """Record a new Pending job; None when this object version already has one."""
+        """Record a new Pending job; None when this object version already has one. A
+        ``payload_file`` is moved into the ledger's payload folder."""
         job_id = new_job_id(service)
+        kept = self._keep(payload_file, job_id) if payload_file is not None else None
         row = {
             "id": job_id,
             "service": service,
@@ -57,6 +64,7 @@ class JobLedger:
             "object_key": source.key if source else None,
             "etag": source.etag if source else None,
             "payload": payload,
+            "payload_file": kept.name if kept is not None else None,
             "attempts": 0,
             "max_attempts": max_attempts,
             "not_before": 0.0,
@@ -70,8 +78,31 @@ class JobLedger:
             with self._db.write() as conn:
                 conn.execute(insert(jobs).values(**row))
         except IntegrityError:
+            _remove(kept)
             return None
+        except BaseException:
+            _remove(kept)
+            raise
         return self.get(service, job_id)
+
+    def _keep(self, payload_file: Path, job_id: str) -> Path:
+        if self._payloads is None:
+            raise ValueError("this ledger keeps no payload files")
+        self._payloads.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = self._payloads / job_id
+        os.replace(payload_file, target)
+        return target
+
+    def _payload_path(self, name: str | None) -> Path | None:
+        if name is None or self._payloads is None:
+            return None
+        return self._payloads / name
+
+    def _drop_payloads(self, conn: Connection, where: ColumnElement[bool]) -> None:
+        """Remove the payload files of the rows ``where`` selects (their rows go or are hidden)."""
+        query = select(jobs.c.payload_file).where(where, jobs.c.payload_file.is_not(None))
+        for (name,) in conn.execute(query).all():
+            _remove(self._payload_path(name))
 
     def known_sources(self, service: str, refs: Iterable[ObjectRef]) -> set[str]:
         """Dedupe keys among ``refs`` that already have a job (deleted logs included)."""
@@ -94,7 +125,7 @@ class JobLedger:
             .limit(limit)
         )
         with self._db.read() as conn:
-            return [_to_job(row) for row in conn.execute(query).mappings()]
+            return [_to_job(row, self._payloads) for row in conn.execute(query).mappings()]
 
     def claim(self, job_id: str) -> bool:
         """Pending → Running, counting an attempt. False if someone else changed it first."""
@@ -108,7 +139,11 @@ class JobLedger:
             return conn.execute(update(jobs).where(where).values(**values)).rowcount == 1
 
     def succeed(self, job_id: str, exit_code: int, log: str) -> None:
+        """Done: its body is not needed any more (only dead letters run again)."""
         self._finish(job_id, JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
+        with self._db.write() as conn:
+            self._drop_payloads(conn, jobs.c.id == job_id)
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(payload_file=None))
 
     def fail(
         self, job_id: str, exit_code: int | None, reason: str, log: str, retry_in: float | None
@@ -125,7 +160,7 @@ class JobLedger:
             "log": log,
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def _finish(
         self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
@@ -139,7 +174,19 @@ class JobLedger:
             "finished_at": datetime.now(UTC),
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
+
+    def requeue(self, job_id: str, delay: float, reason: str) -> None:
+        """Running → Pending again without counting the attempt: it was cut short by the
+        machine (a full disk), not by the job."""
+        values = {
+            "status": JobStatus.PENDING.value,
+            "attempts": jobs.c.attempts - 1,
+            "not_before": time.time() + delay,
+            "reason": reason,
+        }
+        with self._db.write() as conn:
+            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def recover_interrupted(self) -> int:
         """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
@@ -173,7 +220,7 @@ class JobLedger:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         if row is None:
             raise NotFound(f"job {job_id!r} not found")
-        return _to_job(row)
+        return _to_job(row, self._payloads)
 
     def attempts(self, job_id: str) -> int:
         """Attempts made so far, also for a job whose log was deleted while it ran."""
@@ -183,7 +230,7 @@ class JobLedger:
 
     def get(self, service: str, job_id: str) -> Job:
         row = self._row(service, job_id)
-        return _to_job(row)
+        return _to_job(row, self._payloads)
 
     def log_of(self, service: str, job_id: str) -> str:
         return str(self._row(service, job_id)["log"])
@@ -211,7 +258,7 @@ class JobLedger:
             rows = conn.execute(query.offset(offset).limit(size)).mappings().all()
         remaining = max(0, total - offset - len(rows))
         next_page = str(offset + len(rows)) if remaining else ""
-        return JobPage([_to_job(row) for row in rows], next_page, remaining)
+        return JobPage([_to_job(row, self._payloads) for row in rows], next_page, remaining)
 
     def hide(self, service: str, job_id: str | None = None, *, all_states: bool = False) -> int:
         """Delete logs: the record stays (so its upload is never re-run) but is no longer shown."""
@@ -223,19 +270,43 @@ class JobLedger:
             where = and_(where, jobs.c.status == JobStatus.SUCCEEDED.value)
         else:
             where = and_(where, jobs.c.status.in_(FINISHED))
-        values = {"hidden": True, "log": "", "payload": None}
+        values = {"hidden": True, "log": "", "payload": None, "payload_file": None}
         with self._db.write() as conn:
+            self._drop_payloads(conn, where)
             return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
-    def forget_service(self, service: str) -> None:
-        """A deleted service's jobs go, so a new service of that name starts clean."""
+    def cancel_service(self, service: str, reason: str) -> int:
+        """Pending and Running jobs of ``service`` end as Failed with ``reason`` (not dead
+        letters: there is nothing to run them with); their bodies go. How many."""
+        where = and_(
+            jobs.c.service == service,
+            jobs.c.status.in_((JobStatus.PENDING.value, JobStatus.RUNNING.value)),
+        )
+        values = {
+            "status": JobStatus.FAILED.value,
+            "reason": reason,
+            "finished_at": datetime.now(UTC),
+            "dead": False,
+            "payload_file": None,
+        }
         with self._db.write() as conn:
-            conn.execute(jobs.delete().where(jobs.c.service == service))
+            self._drop_payloads(conn, where)
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount
 
     def counts(self) -> dict[str, int]:
         query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         with self._db.read() as conn:
             return {status: count for status, count in conn.execute(query).all()}
+
+
+def _running(job_id: str) -> ColumnElement[bool]:
+    """Only a Running job ends: one cancelled meanwhile stays as it was recorded."""
+    return and_(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING.value)
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _page_offset(page: str) -> int:
@@ -251,7 +322,7 @@ def _page_offset(page: str) -> int:
     return int(page)
 
 
-def _to_job(row: Any) -> Job:
+def _to_job(row: Any, payloads: Path | None = None) -> Job:
     source = None
     if row["bucket"] is not None:
         source = ObjectRef(row["provider"], row["bucket"], row["object_key"], row["etag"] or "")
@@ -269,6 +340,7 @@ def _to_job(row: Any) -> Job:
         exit_code=row["exit_code"],
         reason=row["reason"],
         dead=bool(row["dead"]),
+        payload_file=payloads / row["payload_file"] if payloads and row["payload_file"] else None,
     )
 
 

@@ -21,7 +21,7 @@ services = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("definition", JSON, nullable=False),
-    Column("token", String(64), nullable=False),
+    Column("token", Text, nullable=False),  # sealed: longer than the 64-character token
     Column("owner", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -40,6 +40,8 @@ jobs = Table(
     Column("object_key", String(1024), nullable=True),
     Column("etag", String(255), nullable=True),
     Column("payload", LargeBinary, nullable=True),
+    # A large /job body lives in a file of the ledger's payload folder, named here.
+    Column("payload_file", String(255), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False, default=1),
     Column("not_before", Float, nullable=False, default=0.0, index=True),

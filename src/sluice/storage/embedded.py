@@ -184,7 +184,12 @@ class EmbeddedSeaweedFS:
             f"endpoint = {json.dumps(self._webhook_url)}\n"
             f"bearer_token = {json.dumps(self._webhook_token or '')}\n"
             'event_types = ["create", "update", "delete", "rename"]\n'
-            'path_prefixes = ["/buckets"]\n',
+            'path_prefixes = ["/buckets"]\n'
+            # A manager that is busy, stopped or restarting gets the event again later.
+            "timeout_seconds = 30\n"
+            "max_retries = 10\n"
+            "backoff_seconds = 1\n"
+            "max_backoff_seconds = 30\n",
         )
 
     def _launch(self, binary: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sluice.domain.job import ObjectRef
 from sluice.domain.service import Service
+from sluice.supervisor.body import Body, small_bytes
 from sluice.supervisor.event import event_time_of, event_variable
 from sluice.supervisor.workspace import Workspace
 
@@ -18,7 +19,7 @@ def job_environment(
     input_path: Path,
     run_id: str,
     *,
-    event: bytes | None = None,
+    event: Body | None = None,
     source: ObjectRef | None = None,
 ) -> dict[str, str]:
     """Everything a script run sees: nothing is inherited from the manager but ``PATH``.
@@ -41,8 +42,9 @@ def job_environment(
     }
     if source is not None:
         env["STORAGE_OBJECT_KEY"] = source.key
-        env["EVENT_TIME"] = event_time_of(event)
-    text = event_variable(event)
+        env["EVENT_TIME"] = event_time_of(small_bytes(event))
+    small = small_bytes(event)
+    text = event_variable(small)
     if text is not None:
         env["EVENT"] = text
     env.update(service_environment(service))

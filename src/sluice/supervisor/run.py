@@ -59,7 +59,13 @@ def _attempt(
     job, service = task.job, task.service
     input_path = stage_in(job, service, storage, workspace.input_dir, notes)
     env = job_environment(
-        service, task.token, workspace, input_path, job.id, event=job.payload, source=job.source
+        service,
+        task.token,
+        workspace,
+        input_path,
+        job.id,
+        event=job.payload_file or job.payload,
+        source=job.source,
     )
     notes.add(f"Running the script of service {service.name!r}")
     spec = script_spec(service, workspace, env, task.timeout, log_cap, job=job.id)

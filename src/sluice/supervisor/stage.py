@@ -5,7 +5,7 @@ from pathlib import Path
 from sluice.domain.job import Job
 from sluice.domain.service import Service
 from sluice.storage.resolver import StorageResolver
-from sluice.supervisor.event import decode_body
+from sluice.supervisor.body import Body, write_input
 from sluice.supervisor.paths import output_files, safe_file_name
 from sluice.supervisor.workspace import Notes
 
@@ -16,7 +16,8 @@ def stage_in(
     """The job's input file: its stored object downloaded (unless ``file_stage_in`` says the
     script fetches it itself), or its ``/job`` body decoded as OSCAR decodes it."""
     if job.source is None:
-        return stage_body(job.payload or b"", input_dir, f"event-file-{job.id}")
+        body = job.payload_file if job.payload_file is not None else job.payload or b""
+        return stage_body(body, input_dir, f"event-file-{job.id}")
     target = input_dir / safe_file_name(job.source.key)
     if not service.file_stage_in:
         notes.add(f"Downloading {job.source.bucket}/{job.source.key}")
@@ -25,9 +26,9 @@ def stage_in(
     return target
 
 
-def stage_body(body: bytes, input_dir: Path, name: str) -> Path:
+def stage_body(body: Body, input_dir: Path, name: str) -> Path:
     target = input_dir / name
-    target.write_bytes(decode_body(body))
+    write_input(body, target)
     return target
 
 

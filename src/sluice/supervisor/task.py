@@ -7,6 +7,7 @@ from typing import Any
 
 from sluice.domain.job import Job, ObjectRef
 from sluice.domain.service import Service
+from sluice.supervisor.body import Body
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class JobTask:
                 "id": job.id,
                 "service": job.service,
                 "source": None if source is None else source.__dict__,
-                "payload": None if job.payload is None else base64.b64encode(job.payload).decode(),
+                "payload": _payload_of(job),
             },
             "service": self.service.model_dump(mode="json"),
             "token": self.token,
@@ -52,6 +53,12 @@ class CallTask:
 
     service: Service
     token: str
-    body: bytes
+    body: Body
     timeout: float
     limit: float
+
+
+def _payload_of(job: Job) -> str | None:
+    """The job's body as base64 (a body kept in a file travels inline too)."""
+    payload = job.payload_file.read_bytes() if job.payload_file is not None else job.payload
+    return None if payload is None else base64.b64encode(payload).decode()

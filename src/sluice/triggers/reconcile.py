@@ -2,7 +2,6 @@
 events the object store failed to deliver."""
 
 import logging
-import threading
 from datetime import timedelta
 
 from sluice.core.services import ServiceManager
@@ -12,6 +11,7 @@ from sluice.domain.service import ServiceRecord
 from sluice.errors import SluiceError
 from sluice.state.jobs import JobLedger
 from sluice.storage.resolver import StorageResolver
+from sluice.supervision import Supervised
 from sluice.triggers.router import EventRouter, relative_name
 
 log = logging.getLogger(__name__)
@@ -34,22 +34,17 @@ class Reconciler:
         self._ledger = ledger
         self._router = router
         self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Supervised("reconciler", self._step)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self._interval)
+    def _step(self) -> float:
+        self.run_once()
+        return self._interval
 
     def run_once(self) -> int:
         """Enqueue every missed object; returns how many jobs were created."""

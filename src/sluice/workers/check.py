@@ -1,6 +1,9 @@
 """Check a Python handler service's ``handler`` and ``init`` before any worker is started."""
 
 import json
+import os
+import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -8,6 +11,7 @@ from typing import Any
 
 from sluice.errors import Invalid
 from sluice.procs import kill_group
+from sluice.runtimes.sandbox import Sandbox
 from sluice.workers.channel import HEADER
 from sluice.workers.worker import WORKER_MAIN
 
@@ -31,13 +35,38 @@ def check_handler(
     cwd: Path | None,
     env: dict[str, str] | None,
     timeout: float = 60,
+    sandbox: Sandbox | None = None,
 ) -> None:
     """Import the handler's (and init's) module under ``python`` and resolve both callables,
     without calling them. Raises ``Invalid`` saying what is wrong. Importing runs the
     modules' top-level code, in a child process of its own."""
+    python = verify_python(python)
     argv = check_command(python, handler, init)
-    stdout, stderr = _run(argv, cwd, env, timeout, handler)
+    options: dict[str, Any] = {}
+    if sandbox is not None:
+        argv = sandbox.command(argv, cwd or Path("/"), ())
+        options = sandbox.popen_options()
+    stdout, stderr = _run(argv, cwd, env, timeout, handler, options)
     read_check_answer(python, handler, stdout, stderr)
+
+
+_PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)*)?$")
+
+
+def verify_python(python: str) -> str:
+    """The interpreter a handler service names, checked before it is ever run: an executable
+    file called ``python``, ``python3`` or ``python3.11`` (a virtualenv's counts: its real file
+    is one), not just any program. Its absolute path."""
+    found = python if os.path.isabs(python) else shutil.which(python)
+    if found is None or not os.path.isfile(found):
+        raise Invalid(f"python {python!r} not found")
+    real = os.path.realpath(found)
+    if not _PYTHON_NAME.match(os.path.basename(real)) or not os.access(real, os.X_OK):
+        raise Invalid(
+            f"python {python!r} is not a Python interpreter (it is {real}); name a python, "
+            "python3 or python3.X executable, or a virtualenv's bin/python"
+        )
+    return found
 
 
 def check_command(
@@ -75,7 +104,12 @@ def _decode(stdout: bytes) -> dict[str, Any]:
 
 
 def _run(
-    argv: list[str], cwd: Path | None, env: dict[str, str] | None, timeout: float, handler: str
+    argv: list[str],
+    cwd: Path | None,
+    env: dict[str, str] | None,
+    timeout: float,
+    handler: str,
+    options: dict[str, Any],
 ) -> tuple[bytes, bytes]:
     try:
         process = subprocess.Popen(
@@ -86,6 +120,7 @@ def _run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            **options,
         )
     except FileNotFoundError as exc:
         if cwd is not None and exc.filename is not None and Path(exc.filename) == cwd:

@@ -53,7 +53,7 @@ def _open_log() -> int:
 
 
 def _spawn(
-    argv: list[str], cwd: Path, env: dict[str, str], log_fd: int
+    argv: list[str], cwd: Path, env: dict[str, str], log_fd: int, options: dict[str, Any]
 ) -> "subprocess.Popen[bytes]":
     try:
         return subprocess.Popen(
@@ -64,6 +64,7 @@ def _spawn(
             stdout=subprocess.PIPE,
             stderr=log_fd,
             start_new_session=True,
+            **options,
         )
     except FileNotFoundError as exc:
         if exc.filename is not None and Path(exc.filename) == Path(cwd):
@@ -128,13 +129,19 @@ class LocalChild:
 
 
 def spawn_local(
-    argv: list[str], cwd: Path, env: dict[str, str], memory: int | None, log_cap: int
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    memory: int | None,
+    log_cap: int,
+    options: dict[str, Any] | None = None,
 ) -> "WorkerProcess":
-    """A worker as a local process: the protocol on its stdin and stdout, its log on fd 2."""
+    """A worker as a local process: the protocol on its stdin and stdout, its log on fd 2;
+    ``options`` go to Popen (the job user to run as)."""
     become_subreaper()
     log_fd = _open_log()
     try:
-        popen = _spawn(argv, cwd, env, log_fd)
+        popen = _spawn(argv, cwd, env, log_fd, options or {})
     except BackendError:
         os.close(log_fd)
         raise

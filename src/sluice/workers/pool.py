@@ -7,6 +7,7 @@ worker serves one request at a time. A background reaper closes workers idle lon
 ``min_scale``.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from sluice.capacity import Reservation
 from sluice.errors import BackendError
 from sluice.workers.worker import HandlerWorker
+
+log = logging.getLogger(__name__)
 
 RESERVE_RETRY = 0.1  # seconds between reserve() attempts while capacity is short
 REFILL_BACKOFF = (1.0, 60.0)  # seconds before re-spawning for min_scale after a failure
@@ -199,6 +202,7 @@ class WorkerPool:
             raise
         slot = _Slot(worker, reservation)
         self._started(worker, slot)
+        log.info("started a worker of %s (%d live)", worker.spec.service, self.stats().live)
         return slot
 
     def _started(self, worker: HandlerWorker | None, slot: _Slot | None) -> None:
@@ -230,6 +234,7 @@ class WorkerPool:
 
     def _discard(self, slots: list[_Slot]) -> None:
         for slot in slots:
+            log.info("stopping a worker of %s", slot.worker.spec.service)
             slot.discard()
         if slots:
             with self._cond:
@@ -240,8 +245,11 @@ class WorkerPool:
 
     def _reap_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self._discard(self._expired())
-            self._refill()
+            try:
+                self._discard(self._expired())
+                self._refill()
+            except Exception:  # the reaper must outlive any one failure
+                log.exception("worker pool maintenance failed; trying again")
 
     def _expired(self) -> list[_Slot]:
         """Idle workers that are dead, or idle too long while above min_scale."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from sluice.errors import BackendError
 from sluice.procs import KILL_GRACE
+from sluice.runtimes.base import Mount
+from sluice.runtimes.sandbox import Sandbox
 from sluice.workers.channel import ProtocolError
 from sluice.workers.child import Stopped, WorkerProcess, spawn_local
 
@@ -34,6 +36,8 @@ class WorkerSpec:
     memory: int | None = None  # bytes for the worker's whole process tree; None: no limit
     service: str = ""  # passed to init as context["service"]
     log_cap: int = LOG_CAP
+    sandbox: Sandbox | None = None  # runs it under bubblewrap, as the job user
+    mounts: tuple[Mount, ...] = ()  # what it may write in the sandbox besides its cwd
 
     def argv(self) -> list[str]:
         argv = [self.python, str(WORKER_MAIN), "--handler", self.handler]
@@ -59,7 +63,13 @@ Launch = Callable[[WorkerSpec], WorkerProcess]
 
 
 def _launch_local(spec: WorkerSpec) -> WorkerProcess:
-    return spawn_local(spec.argv(), spec.cwd, spec.env, spec.memory, spec.log_cap)
+    argv, options = spec.argv(), {}
+    if spec.sandbox is not None:
+        spec.sandbox.hand_over(spec.cwd)
+        mounts = (Mount(spec.cwd), *spec.mounts)
+        argv = spec.sandbox.command(argv, spec.cwd, mounts, die_with_parent=False)
+        options = spec.sandbox.popen_options()
+    return spawn_local(argv, spec.cwd, spec.env, spec.memory, spec.log_cap, options)
 
 
 class HandlerWorker:

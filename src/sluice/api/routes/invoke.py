@@ -3,14 +3,18 @@
 import json
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import PlatformDep, ServiceCaller
+from sluice.api.body import discard, receive_body
 from sluice.api.ports import Platform
+from sluice.datadir import DataDir
 from sluice.domain.job import ObjectRef
 from sluice.domain.parts import DEFAULT_PROVIDER
 from sluice.errors import Invalid
+from sluice.supervisor.body import Body, is_blank
 from sluice.triggers.s3_events import (
     MAX_OBJECT_SIZE,
     MAX_RECORDS,
@@ -100,16 +104,33 @@ async def create_job(service: str, request: Request, platform: PlatformDep) -> R
     """Start a job. An S3/MinIO event notification runs the service on the objects it names;
     any other body (base64 or raw bytes) becomes the job's input file."""
     record = await run_in_threadpool(platform.services.get, service)
-    body = await request.body()
-    if not body.strip():
-        raise Invalid("the request body is empty: send the input (base64 or raw) or an S3 event")
-    parsed = _json_or_none(body)
-    if is_storage_event(parsed):
-        ids = await run_in_threadpool(_submit_objects, platform, record.service, parsed)
-    else:
-        job = await run_in_threadpool(platform.jobs.submit_payload, record.service, body)
-        ids = [job.id]
+    body = await _receive(request, platform)
+    try:
+        if await run_in_threadpool(is_blank, body):
+            raise Invalid(
+                "the request body is empty: send the input (base64 or raw) or an S3 event"
+            )
+        parsed = _json_or_none(body) if isinstance(body, bytes) else None
+        if isinstance(parsed, dict) and is_storage_event(parsed):
+            ids = await run_in_threadpool(_submit_objects, platform, record.service, parsed)
+        else:
+            job = await run_in_threadpool(platform.jobs.submit_payload, record.service, body)
+            ids = [job.id]
+    finally:
+        discard(body)  # a spooled body was moved into the ledger, or is not needed
     return Response(status_code=201, headers={JOB_HEADER: ",".join(ids)})
+
+
+def calls_limiter(app: Any, size: int) -> CapacityLimiter:
+    limiter: CapacityLimiter | None = getattr(app.state, "calls_limiter", None)
+    if limiter is None:
+        limiter = app.state.calls_limiter = CapacityLimiter(size)
+    return limiter
+
+
+async def _receive(request: Request, platform: Platform) -> Body:
+    settings = platform.settings
+    return await receive_body(request, DataDir(settings.data_dir).spool, settings.max_body_bytes)
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -136,6 +157,11 @@ async def run_service(service: str, request: Request, platform: PlatformDep) -> 
     """Run the service now. The body (base64-decoded when it is base64) is the input file; the
     answer is the single output file base64-encoded, several zipped then base64-encoded, or
     the script's output text. 504 when it takes longer than the service's timeout."""
-    body = await request.body()
-    result = await run_in_threadpool(platform.invocations.run, service, body)
+    body = await _receive(request, platform)
+    try:
+        # Calls run on threads of their own, so long ones never starve the other routes.
+        limiter = calls_limiter(request.app, platform.settings.max_running_calls)
+        result = await to_thread.run_sync(platform.invocations.run, service, body, limiter=limiter)
+    finally:
+        discard(body)
     return Response(result.body, status_code=result.status, media_type="text/plain")

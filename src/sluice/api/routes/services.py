@@ -1,5 +1,6 @@
 """``/system/services``: OSCAR's service management endpoints."""
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -61,9 +62,14 @@ async def update_service(request: Request, platform: PlatformDep) -> Response:
 
 
 @router.get("/services", responses={200: {"model": list[Service]}})
-async def list_services(platform: PlatformDep) -> JSONResponse:
-    records = await run_in_threadpool(platform.services.list)
-    return JSONResponse([_wire(platform, record) for record in records])
+async def list_services(platform: PlatformDep) -> Response:
+    body = await run_in_threadpool(_listing, platform)  # large lists are built off the loop
+    return Response(body, media_type="application/json")
+
+
+def _listing(platform: Platform) -> bytes:
+    wire = [_wire(platform, record) for record in platform.services.list()]
+    return json.dumps(wire, separators=(",", ":")).encode()
 
 
 @router.get("/services/{name}", responses=ONE_SERVICE)

@@ -9,14 +9,23 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 import sluice
 from sluice.api.auth import AdminOnly, PlatformDep
+from sluice.api.ports import Platform
 
 public = APIRouter(tags=["system"])
 router = APIRouter(prefix="/system", dependencies=[AdminOnly], tags=["system"])
 
 
-@public.get("/health", response_class=PlainTextResponse)
-async def health() -> str:
-    return "Ok"
+@public.get("/health", response_model=None)
+async def health(platform: PlatformDep, detail: bool = False) -> PlainTextResponse | JSONResponse:
+    """``Ok`` while the manager serves (a liveness probe). ``detail=true``: whether every
+    background loop is healthy and the data disk has room, without internals."""
+    if not detail:
+        return PlainTextResponse("Ok")
+    loops = {name: loop["state"] for name, loop in platform.loops.report().items()}
+    disk_full = bool(platform.jobs.disk_full())
+    degraded = disk_full or any(state == "failing" for state in loops.values())
+    body = {"status": "degraded" if degraded else "ok", "loops": loops, "disk_full": disk_full}
+    return JSONResponse(body)
 
 
 @router.get("/info")
@@ -61,8 +70,9 @@ async def config(platform: PlatformDep) -> JSONResponse:
 
 
 @router.get("/status")
-async def status(platform: PlatformDep) -> dict[str, Any]:
-    """OSCAR v4's status shape for a single-node Sluice (CPU in millicores, memory in bytes)."""
+def status(platform: PlatformDep) -> dict[str, Any]:
+    """OSCAR v4's status shape for a single-node Sluice (CPU in millicores, memory in bytes).
+    A plain function: FastAPI runs it on a thread, off the event loop (it reads the database)."""
     jobs = platform.jobs.ledger.counts()
     capacity = platform.capacity
     cores = psutil.cpu_count() or 1
@@ -87,6 +97,7 @@ async def status(platform: PlatformDep) -> dict[str, Any]:
                 "gpu": {"total_gpu": 0},
             },
         },
+        "sluice": _sluice_status(platform),
         "oscar": {
             "deployment_name": "sluice",
             "ready": True,
@@ -99,3 +110,8 @@ async def status(platform: PlatformDep) -> dict[str, Any]:
             },
         },
     }
+
+
+def _sluice_status(platform: Platform) -> dict[str, Any]:
+    """Sluice's own health: each background loop, and the data disk."""
+    return {"loops": platform.loops.report(), "disk_full": platform.jobs.disk_full()}

@@ -1,0 +1,167 @@
+"""The process runtime's sandbox: each job (and each handler worker) runs under bubblewrap, as
+an unprivileged user when Sluice runs as root.
+
+Inside, the machine's files are read-only; the data dir is an empty folder (so no job sees the
+database, the admin password, the object store's files or another job's folder); the job's own
+folder is the one writable place besides a private ``/tmp``; processes, IPC and the hostname are
+the job's own (a job cannot see or signal the manager or other jobs, and every process it
+starts, ``setsid`` escapees included, ends with it).
+"""
+
+import grp
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sluice.errors import BackendError
+from sluice.runtimes.base import Mount
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOB_USER = "sluice-job"
+SandboxMode = Literal["auto", "on", "off"]
+
+
+@dataclass(frozen=True)
+class JobUser:
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    bwrap: str
+    hidden: tuple[Path, ...]  # folders that jobs see empty: the data dir
+    user: JobUser | None  # whom jobs run as; None: Sluice's own user
+    network: bool = True
+
+    def command(
+        self, argv: list[str], cwd: Path, mounts: Iterable[Mount], *, die_with_parent: bool = True
+    ) -> list[str]:
+        """``argv`` as bubblewrap runs it, with ``mounts`` (and ``cwd``) visible. With
+        ``die_with_parent`` it is killed when the thread that started it ends (the kernel ties
+        that signal to the thread): right for a job its thread waits for, wrong for a worker
+        that outlives the thread that started it (a worker leaves when its stdin closes)."""
+        wrapped = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        wrapped += ["--tmpfs", "/tmp"]  # noqa: S108 (the job's own, empty /tmp)
+        for folder in self.hidden:
+            wrapped += ["--tmpfs", str(folder)]
+        for mount in mounts:
+            kind = "--ro-bind" if mount.read_only else "--bind"
+            wrapped += [kind, str(mount.path), str(mount.path)]
+        wrapped += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        if not self.network:
+            wrapped.append("--unshare-net")
+        if die_with_parent:
+            wrapped.append("--die-with-parent")
+        wrapped += ["--chdir", str(cwd), "--", *argv]
+        return wrapped
+
+    def popen_options(self) -> dict[str, Any]:
+        """What ``subprocess.Popen`` needs to start the sandbox as the job user."""
+        if self.user is None:
+            return {}
+        return {"user": self.user.uid, "group": self.user.gid, "extra_groups": []}
+
+    def hand_over(self, folder: Path) -> None:
+        """Make ``folder`` (a job's) the job user's, so the job can read and write in it."""
+        if self.user is None:
+            return
+        uid, gid = self.user.uid, self.user.gid
+        os.chown(folder, uid, gid)
+        for root, dirs, files in os.walk(folder):
+            for name in (*dirs, *files):
+                os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+
+
+def open_for(user: JobUser, root: Path, folders: Iterable[Path]) -> None:
+    """Let ``user`` pass through (not list) ``root`` and ``folders``, where its jobs' folders
+    are, and refuse a ``root`` it could never reach."""
+    for parent in [*reversed(root.resolve().parents)]:
+        if not parent.stat().st_mode & 0o001:
+            raise BackendError(
+                f"the job user {user.name!r} cannot reach the data dir {root}: {parent} is not "
+                f"open to others (chmod o+x {parent}, or choose a data dir elsewhere, such as "
+                "/var/lib/sluice)"
+            )
+    for folder in (root, *folders):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o711)
+
+
+def find_sandbox(mode: SandboxMode, data_dir: Path, job_user: str | None) -> Sandbox | None:
+    """The sandbox the settings ask for: ``auto`` uses bubblewrap when it is installed and
+    works here, ``on`` requires it, ``off`` runs jobs as plain processes."""
+    if mode == "off":
+        return None
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        if mode == "on":
+            raise BackendError("SLUICE_SANDBOX=on needs bubblewrap: install the bubblewrap package")
+        log.warning("jobs are not sandboxed: install bubblewrap (bwrap) to isolate them")
+        return None
+    sandbox = Sandbox(bwrap, (data_dir.resolve(),), _job_user(job_user))
+    problem = _try(sandbox, ["/bin/true"])
+    if problem:
+        if mode == "on":
+            raise BackendError(f"the job sandbox does not work here: {problem}")
+        log.warning("jobs are not sandboxed: bubblewrap does not work here (%s)", problem)
+        return None
+    if _try(sandbox, [sys.executable, "-c", "pass"]):
+        log.warning(
+            "sandboxed jobs cannot run Sluice's Python (%s): a folder above it is closed to the "
+            "job user, so `python3` in scripts and handler services without their own `python` "
+            "fail; open it (chmod o+x) or set SLUICE_JOB_USER",
+            sys.executable,
+        )
+    return sandbox
+
+
+def _job_user(name: str | None) -> JobUser | None:
+    """The configured job user; as root with none configured, Sluice's own (made if missing)."""
+    if name is None and os.geteuid() != 0:
+        return None
+    wanted = name or DEFAULT_JOB_USER
+    try:
+        entry = pwd.getpwnam(wanted)
+    except KeyError:
+        if name is not None:
+            raise BackendError(f"SLUICE_JOB_USER: there is no user {name!r}") from None
+        entry = _create_user(wanted)
+    if entry.pw_uid == 0:
+        raise BackendError(f"SLUICE_JOB_USER: {wanted!r} is root; jobs need an unprivileged user")
+    return JobUser(wanted, entry.pw_uid, entry.pw_gid)
+
+
+def _create_user(name: str) -> pwd.struct_passwd:
+    useradd = shutil.which("useradd")
+    if useradd is None:
+        raise BackendError(f"cannot create the job user {name!r}: set SLUICE_JOB_USER")
+    argv = [useradd, "--system", "--no-create-home", "--user-group"]
+    argv += ["--shell", "/usr/sbin/nologin", "--home-dir", "/nonexistent", name]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BackendError(f"cannot create the job user {name!r}: {done.stderr.strip()}")
+    log.info("created the unprivileged job user %s", name)
+    grp.getgrnam(name)
+    return pwd.getpwnam(name)
+
+
+def _try(sandbox: Sandbox, command: list[str]) -> str:
+    """Why the sandbox cannot run ``command`` here; "" when it can."""
+    argv = sandbox.command(command, Path("/"), ())
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, check=False, **sandbox.popen_options()
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return done.stderr.strip() if done.returncode != 0 else ""
