@@ -300,7 +300,7 @@ FDL_ROWS = [
     ("date 2024-13-45", "{service}      vo: 2024-13-45\n", 6, "month must be in 1..12"),
     ("5000-digit integer", "{service}      timeout: " + "1" * 5000 + "\n", 6, "4300 digits"),
     ("timeout .inf", "{service}      timeout: .inf\n", 6, "not a finite number"),
-    ("timeout -.nan", "{service}      timeout: .nan\n", 6, "not a finite number"),
+    ("timeout .nan", "{service}      timeout: .nan\n", 6, "not a finite number"),
     ("script /dev/zero", SERVICE.replace("s.sh", "/dev/zero"), 5, "larger than"),
     ("file over 256 KiB", "{service}      vo: '" + "a" * 300_000 + "'\n", None, "larger than"),
 ]
