@@ -1,6 +1,7 @@
 """Container runtime tests: a real ``sluice up --runtime container`` per module, on real podman
 with the test images of ``scripts/test-images`` (nothing is ever pulled)."""
 
+import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,14 @@ def engine(sluice_server: SluiceProcess) -> Iterator[docker.DockerClient]:
         client.close()
 
 
-def containers_of(engine: docker.DockerClient, service: str) -> list[str]:
-    found = engine.containers.list(all=True, filters={"label": f"sluice.service={service}"})
+@pytest.fixture(scope="module")
+def instance(sluice_server: SluiceProcess) -> str:
+    """The label of this module's Sluice on its containers: the engine's storage is shared
+    with every other podman on the machine (other test runs' containers are seen too)."""
+    return hashlib.sha256(str(sluice_server.data_dir.resolve()).encode()).hexdigest()[:16]
+
+
+def containers_of(engine: docker.DockerClient, instance: str, service: str) -> list[str]:
+    labels = [f"sluice.instance={instance}", f"sluice.service={service}"]
+    found = engine.containers.list(all=True, filters={"label": labels})
     return [container.id for container in found]
