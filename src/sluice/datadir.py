@@ -1,5 +1,6 @@
 """The data dir's layout, spelled out once: everything a running Sluice keeps on disk."""
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -7,6 +8,11 @@ from pathlib import Path
 @dataclass(frozen=True)
 class DataDir:
     root: Path
+
+    @property
+    def instance(self) -> str:
+        """Names this Sluice among others on the machine (labels its containers)."""
+        return hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
 
     @property
     def jobs(self) -> Path:
@@ -35,6 +41,11 @@ class DataDir:
     def spool(self) -> Path:
         """Request bodies being received, before they are a job's payload or a call's input."""
         return self.root / "spool"
+
+    @property
+    def volumes(self) -> Path:
+        """Managed volumes, one folder each, kept until the volume is deleted."""
+        return self.root / "volumes"
 
     @property
     def database(self) -> Path:

@@ -38,3 +38,7 @@ class DiskGuard:
             f"the data disk ({self._path}) is full: {format_memory(self.free())} free, "
             f"{format_memory(self._min_free)} needed (SLUICE_MIN_FREE_DISK); jobs wait"
         )
+
+    def pause(self) -> str:
+        """Why jobs wait, while the disk is full; "" otherwise (a dispatcher ``Pause``)."""
+        return self.describe() if self.full() else ""

@@ -2,11 +2,11 @@
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sluice.domain.quantity import is_valid_memory, parse_memory
 
@@ -142,6 +142,29 @@ class Settings(BaseSettings):
     @property
     def min_free_disk_bytes(self) -> int:
         return parse_memory(self.min_free_disk)
+
+    # How Sluice presents itself to OSCAR clients (OSCAR's OSCAR_NAME, OSCAR_NAMESPACE, ...).
+    cluster_name: str = Field("oscar", description="Cluster name reported in /system/config.")
+    namespace: str = Field("oscar", description="Namespace of the manager in /system/config.")
+    services_namespace: str = Field(
+        "oscar-svc", description="Namespace reported for services and their jobs."
+    )
+    execution_log_days: float = Field(
+        30.0, gt=0, description="Days /run and /job calls are kept for /system/logs and metrics."
+    )
+
+    # Browsers: origins allowed to call the API (and the embedded object store) cross-origin.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed cross-origin, or * for any; none if unset.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -61,6 +61,10 @@ class Supervised:
             self._thread.join(timeout)
         self.health.running = False
 
+    def wake(self) -> None:
+        """Run the next step now."""
+        self._wake.set()
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()

@@ -1,7 +1,6 @@
 """Container runtime tests: a real ``sluice up --runtime container`` per module, on real podman
 with the test images of ``scripts/test-images`` (nothing is ever pulled)."""
 
-import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from sluice.datadir import DataDir
 from tests.sluice_process import SluiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,14 +47,9 @@ def engine(sluice_server: SluiceProcess) -> Iterator[docker.DockerClient]:
         client.close()
 
 
-@pytest.fixture(scope="module")
-def instance(sluice_server: SluiceProcess) -> str:
-    """The label of this module's Sluice on its containers: the engine's storage is shared
-    with every other podman on the machine (other test runs' containers are seen too)."""
-    return hashlib.sha256(str(sluice_server.data_dir.resolve()).encode()).hexdigest()[:16]
-
-
-def containers_of(engine: docker.DockerClient, instance: str, service: str) -> list[str]:
-    labels = [f"sluice.instance={instance}", f"sluice.service={service}"]
+def containers_of(engine: docker.DockerClient, service: str, data_dir: Path) -> list[str]:
+    """The containers of ``service`` that the Sluice on ``data_dir`` made (other Sluices on
+    this machine share the engine's store)."""
+    labels = [f"sluice.service={service}", f"sluice.instance={DataDir(data_dir).instance}"]
     found = engine.containers.list(all=True, filters={"label": labels})
     return [container.id for container in found]

@@ -78,10 +78,12 @@ def test_one_warm_worker_serves_calls_and_file_jobs_with_init_once(
     code_dir: Path,
     sluice_server: SluiceProcess,
     engine: docker.DockerClient,
-    instance: str,
 ) -> None:
     assert create(http, code_dir, "upper").status_code == 201
-    wait_for(lambda: containers_of(engine, instance, "upper"), what="the warm worker's container")
+    wait_for(
+        lambda: containers_of(engine, "upper", sluice_server.data_dir),
+        what="the warm worker's container",
+    )
     for index in range(5):
         answer = run(http, "upper", f"call {index}")
         assert answer.status_code == 200, answer.text
@@ -98,7 +100,7 @@ def test_one_warm_worker_serves_calls_and_file_jobs_with_init_once(
     assert sorted(int(text.rsplit("=", 1)[1]) for text in outputs) == [6, 7, 8]
     init_log = sluice_server.data_dir / "workers" / "upper" / "init.log"
     assert len(init_log.read_text().splitlines()) == 1  # init ran once, in one worker
-    assert len(containers_of(engine, instance, "upper")) == 1
+    assert len(containers_of(engine, "upper", sluice_server.data_dir)) == 1
 
 
 def test_a_worker_in_a_container_cannot_see_the_data_dir(

@@ -129,14 +129,18 @@ def test_a_job_past_its_timeout_is_stopped(http: httpx.Client, s3: Any) -> None:
 
 
 def test_deleting_a_service_cancels_its_running_container(
-    http: httpx.Client, s3: Any, engine: docker.DockerClient, instance: str
+    http: httpx.Client, s3: Any, engine: docker.DockerClient, sluice_server: SluiceProcess
 ) -> None:
     create(http, "doomed", "echo going; sleep 120")
     s3.put_object(Bucket="doomed", Key="in/x.txt", Body=b"x")
-    wait_for(lambda: containers_of(engine, instance, "doomed"), what="the job's container")
+    wait_for(
+        lambda: containers_of(engine, "doomed", sluice_server.data_dir), what="the job's container"
+    )
     assert http.delete("/system/services/doomed").status_code == 204
     wait_for(
-        lambda: not containers_of(engine, instance, "doomed"), timeout=20, what="the container gone"
+        lambda: not containers_of(engine, "doomed", sluice_server.data_dir),
+        timeout=20,
+        what="the container gone",
     )
     assert keys_under(s3, "doomed", "out/") == []
 

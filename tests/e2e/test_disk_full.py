@@ -81,7 +81,7 @@ def test_jobs_wait_while_the_disk_is_full_and_resume_after(
     try:
         health = wait_for(
             lambda: (
-                (h := httpx.get(f"{sluice_server.url}/health?detail=1").json())["disk_full"] and h
+                (h := httpx.get(f"{sluice_server.url}/health?detail=1").json())["jobs_paused"] and h
             ),
             what="the health check to say the disk is full",
         )

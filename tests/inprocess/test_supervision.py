@@ -37,7 +37,7 @@ def test_the_reconciler_survives_a_failing_scan(
         return real(path)
 
     monkeypatch.setattr(store, "list_objects", flaky)
-    platform.reconciler.loop._wake.set()  # a scan now, not in an hour
+    platform.reconciler.scan_soon()  # now, not in an hour
     wait_status(platform, "echo", JobStatus.SUCCEEDED, 1)
     health = platform.loops.report()["reconciler"]
     assert health["restarts"] == 2 and health["state"] == "running"
@@ -46,7 +46,7 @@ def test_the_reconciler_survives_a_failing_scan(
     assert detail == {
         "status": "ok",
         "loops": {"dispatcher": "running", "reconciler": "running"},
-        "disk_full": False,
+        "jobs_paused": False,
     }
 
 
@@ -90,7 +90,7 @@ def test_while_the_disk_is_full_jobs_wait_and_lose_no_attempt(
     executor.hold = True
     submit(platform, "in/first")
     [first] = executor.wait_started(1)
-    dispatcher._disk = disk  # type: ignore[assignment]
+    dispatcher._pauses = [lambda: disk.describe() if disk.full() else ""]
     submit(platform, "in/second")
     first.finish([JobReport(False, None, "No space left on device")])
     wait_for(lambda: jobs_of(platform, "echo")[0].status is JobStatus.PENDING)

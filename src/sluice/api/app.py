@@ -1,18 +1,33 @@
 """``create_app``: every route of the manager, declared in one place."""
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import sluice
 from sluice.api.auth import FailedLogins
 from sluice.api.errors import install_error_handlers
+from sluice.api.execution_log import ExecutionLogMiddleware
 from sluice.api.ports import Platform
-from sluice.api.routes import events, invoke, logs, services, system
+from sluice.api.routes import (
+    buckets,
+    deployments,
+    events,
+    executions,
+    invoke,
+    logs,
+    metrics,
+    service_auth,
+    services,
+    system,
+    volumes,
+)
+from sluice.api.routes.invoke import JOB_HEADER
 
 
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(
         title="Sluice",
-        version=sluice.__version__,
+        version=f"{sluice.__version__} (OSCAR API {sluice.OSCAR_API_VERSION})",
         description="Event-driven serverless file processing and AI inference. "
         "Wire-compatible with the OSCAR REST API.",
     )
@@ -22,7 +37,30 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(system.public)
     app.include_router(system.router)
     app.include_router(services.router)
+    app.include_router(deployments.router)
+    app.include_router(service_auth.router)
+    app.include_router(executions.router)
     app.include_router(logs.router)
     app.include_router(invoke.router)
     app.include_router(events.router)
+    app.include_router(buckets.router)
+    app.include_router(volumes.router)
+    app.include_router(metrics.router)
+    app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
+    _allow_browsers(app, platform.settings.cors_origins)
     return app
+
+
+def _allow_browsers(app: FastAPI, origins: list[str]) -> None:
+    """CORS for browser clients such as OSCAR's dashboard served from another origin. They
+    send credentials in the Authorization header, never as cookies."""
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if "*" in origins else origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[JOB_HEADER],
+        max_age=600,
+    )

@@ -91,10 +91,10 @@ def _name(key: str) -> str:
     return key if key.isprintable() and len(key) <= 40 else repr(key)[:40]
 
 
-async def read_json(request: Request) -> Any:
+async def read_json(request: Request, what: str = "the service definition") -> Any:
     raw = await request.body()
     if not raw.strip():
-        raise Invalid("the request body is empty; send the service definition as JSON")
+        raise Invalid(f"the request body is empty; send {what} as JSON")
     return parse_json(raw)
 
 

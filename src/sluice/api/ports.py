@@ -7,6 +7,7 @@ from sluice.admin import AdminCredentials
 from sluice.capacity import Capacity
 from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
+from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.domain.parts import MinIOProvider
 from sluice.settings import Settings
@@ -24,4 +25,5 @@ class Platform(Protocol):
     invocations: Invocations
     capacity: Capacity
     loops: Loops
+    oscar: OscarApi
     webhook_token: str

@@ -5,17 +5,18 @@ One supervised loop reads the ledger; the work itself runs wherever the executor
 reports back through a callback. A crash at any point loses nothing: the ledger still has every
 job, and ``recover_interrupted`` runs the ones left Running again on the next start. A report
 that cannot be recorded (the database is locked, the disk is full) is kept and recorded again
-by the loop, so no job is left Running. While the data disk is full nothing new starts, and work
-that fails meanwhile waits as Pending without losing an attempt.
+by the loop, so no job is left Running. While the machine cannot run jobs (the data disk is
+full, the embedded object store is down: each a ``Pause``) nothing new starts, and work that
+fails meanwhile waits as Pending without losing an attempt.
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
-from sluice.diskspace import DiskGuard
 from sluice.domain.job import Job, JobStatus
 from sluice.domain.results import JobReport
 from sluice.domain.retry import RetryPolicy
@@ -28,8 +29,10 @@ from sluice.supervision import Supervised
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 0.5  # seconds between ledger reads when nothing wakes the dispatcher
-DISK_FULL_WAIT = 1.0  # seconds between looks at the disk while it is full
-DISK_FULL_REQUEUE = 5.0  # seconds before a job cut short by a full disk is due again
+PAUSED_WAIT = 1.0  # seconds between looks at what pauses the dispatcher
+PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
+
+Pause = Callable[[], str]  # why jobs cannot run now ("" when they can)
 
 
 class Dispatcher:
@@ -40,14 +43,14 @@ class Dispatcher:
         executor: Executor,
         backoff: float,
         events: JobEvents | None = None,
-        disk: DiskGuard | None = None,
+        pauses: Sequence[Pause] = (),
     ) -> None:
         self._ledger = ledger
         self._events = events or JobEvents()
         self._services = services
         self._executor = executor
         self._backoff = backoff
-        self._disk = disk
+        self._pauses = list(pauses)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self.loop = Supervised("dispatcher", self._step, wake=self._wake)
@@ -94,14 +97,14 @@ class Dispatcher:
             found = {id(e): e for s, e in self._running.values() if service in (None, s)}
         return list(found.values())
 
-    def disk_full(self) -> str:
-        """Why nothing starts now, when the data disk is full; "" otherwise."""
-        return self._disk.describe() if self._disk is not None and self._disk.full() else ""
+    def paused(self) -> str:
+        """Why no job starts now (the data disk is full, the store is down); "" if they do."""
+        return "; ".join(reason for pause in self._pauses if (reason := pause()))
 
     def _step(self) -> float:
         self._record_unrecorded()
-        if self.disk_full():
-            return DISK_FULL_WAIT
+        if self.paused():
+            return PAUSED_WAIT
         self._wait = IDLE_WAIT
         self._dispatch_due()
         return self._wait
@@ -209,10 +212,10 @@ class Dispatcher:
             return None
 
     def _record(self, job: Job, report: JobReport) -> None:
-        if not report.succeeded and self.disk_full():
-            reason = f"waiting: {self.disk_full()}"
-            self._ledger.requeue(job.id, DISK_FULL_REQUEUE, reason)
-            log.warning("job %s cut short by a full disk; it runs again later", job.id)
+        paused = self.paused() if not report.succeeded else ""
+        if paused:
+            self._ledger.requeue(job.id, PAUSED_REQUEUE, f"waiting: {paused}")
+            log.warning("job %s cut short (%s); it runs again later", job.id, paused)
             self._events.publish(JobEvent(job.service, job.id, JobStatus.PENDING, job.attempts - 1))
             return
         if report.succeeded:

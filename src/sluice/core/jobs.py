@@ -65,7 +65,7 @@ class JobService:
 
     def why_waiting(self, service: Service) -> str:
         """Why a Pending job of ``service`` cannot start now, when that is known."""
-        return self.disk_full() or self._executor.why_waiting(service)
+        return self.paused() or self._executor.why_waiting(service)
 
     def log_of(self, service: str, job_id: str) -> str:
         """A job's log: the stored one, or what it has printed so far while it runs."""
@@ -85,9 +85,9 @@ class JobService:
         if recorded or running:
             log.info("cancelled %d job(s) of deleted service %s", recorded, service)
 
-    def disk_full(self) -> str:
-        """Why no job starts now, when the data disk is full; "" otherwise."""
-        return self._dispatcher.disk_full()
+    def paused(self) -> str:
+        """Why no job starts now (the data disk is full, the store is down); "" if they do."""
+        return self._dispatcher.paused()
 
     def _attempts_for(self, service: Service) -> int:
         return service.max_attempts or self._max_attempts

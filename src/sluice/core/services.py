@@ -74,7 +74,11 @@ class ServiceManager:
         ignored = _ignored_fields(payload)
         old = self.get(service.name)
         definition = service.model_dump(mode="json")
-        keep_hidden(definition, old.service.model_dump(mode="json"))
+        previous = old.service.model_dump(mode="json")
+        keep_hidden(definition, previous)
+        if not definition["environment"]["secrets"]:
+            # As OSCAR: an update that sends no secrets (clients read them blanked) keeps them.
+            definition["environment"]["secrets"] = previous["environment"]["secrets"]
         service = Service.model_validate({**definition, "token": old.token, "owner": old.owner})
         warnings = ignored + self._prepare(service)
         self._store.replace(service.name, _stored_definition(service))

@@ -28,7 +28,8 @@ from sluice.domain.parts import (
 )
 from sluice.domain.quantity import is_valid_cpu, is_valid_memory, parse_cpu, parse_memory
 from sluice.domain.secrets import HIDDEN, hide
-from sluice.domain.wire import WireModel
+from sluice.domain.volume import ServiceVolume
+from sluice.domain.wire import WireModel, error_location
 from sluice.errors import Invalid
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -40,7 +41,30 @@ MAX_TIMEOUT = 30 * 24 * 3600
 MAX_ATTEMPTS = 100
 MAX_SCRIPT_LENGTH = 1 << 20  # what a Kubernetes ConfigMap holds
 # Written only when set, so OSCAR clients see no unfamiliar nulls.
-OPTIONAL_EXTRAS = ("federation", "timeout", "max_attempts", "handler", "init", "python")
+OPTIONAL_EXTRAS = (
+    "federation",
+    "volume",
+    "timeout",
+    "max_attempts",
+    "handler",
+    "init",
+    "python",
+)
+# Read to be refused, never written: OSCAR v3's federation.
+INPUT_ONLY = ("replicas",)
+FEDERATED_TOPOLOGIES = ("star", "mesh")
+ADMIN_OWNER_NAME = "oscar"
+
+
+def oscar_labels(name: str) -> dict[str, str]:
+    """The labels OSCAR sets on every service (its Kubernetes objects carry them)."""
+    return {
+        "oscar.grycap/user-service": "true",
+        "oscar_service": name,
+        "applicationId": name,
+        "queue": f"root.oscar-queue.{name}",
+        "owner_name": ADMIN_OWNER_NAME,
+    }
 
 
 class Service(WireModel):
@@ -59,7 +83,13 @@ class Service(WireModel):
     synchronous: Synchronous = Field(
         default_factory=Synchronous, description="Warm workers for `POST /run`."
     )
-    federation: dict[str, Any] | None = Field(None, description="OSCAR federation (kept as sent).")
+    federation: dict[str, Any] | None = Field(
+        None, description="OSCAR federation: refused when it has members (not supported yet)."
+    )
+    replicas: list[Any] = Field(
+        default_factory=list,
+        description="OSCAR v3 replicas (federation): refused when set (not supported yet).",
+    )
     log_level: str = Field("INFO", description="NOTSET, DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     image: str = Field("", description="Container image. Not needed by the local process runtime.")
     alpine: bool = Field(False, description="The image is Alpine-based (OSCAR supervisor choice).")
@@ -99,6 +129,9 @@ class Service(WireModel):
     isolation_level: str = Field("", description="SERVICE or USER.")
     bucket_list: list[str] = Field(default_factory=list, description="Per-user buckets (USER).")
     mount: MountPath = Field(default_factory=MountPath, description="Bucket mounted under /mnt.")
+    volume: ServiceVolume | None = Field(
+        None, description="A managed volume to create (with `size`) or mount (by `name`)."
+    )
     timeout: float | None = Field(
         None,
         gt=0,
@@ -202,6 +235,17 @@ class Service(WireModel):
         return self
 
     @model_validator(mode="after")
+    def _check_volume(self) -> Self:
+        if self.volume is not None:
+            self.volume = self.volume.normalised(self.name)
+        return self
+
+    @model_validator(mode="after")
+    def _set_oscar_labels(self) -> Self:
+        self.labels = {**self.labels, **oscar_labels(self.name)}
+        return self
+
+    @model_validator(mode="after")
     def _check_storage(self) -> Self:
         for field, paths in (("input", self.input), ("output", self.output)):
             for index, item in enumerate(paths):
@@ -260,16 +304,37 @@ def parse_service(data: Any) -> Service:
     if not isinstance(data, dict):
         raise Invalid(f"a service must be a JSON object, not {type(data).__name__}")
     try:
-        return Service.model_validate(data)
+        service = Service.model_validate(data)
     except ValidationError as exc:
         raise Invalid(describe_errors(exc, data.get("name"))) from None
+    problem = unsupported(service)
+    if problem:
+        raise Invalid(f"invalid service {service.name!r}: {problem}")
+    return service
+
+
+def unsupported(service: Service) -> str:
+    """What a new definition asks for that Sluice cannot do yet ("" if nothing): refused
+    rather than stored and ignored. Definitions stored earlier still load."""
+    if service.expose.api_port:
+        return (
+            f"expose.api_port: {service.expose.api_port} asks for an exposed service, which "
+            "Sluice does not run yet; remove expose.api_port (or set it to 0)"
+        )
+    federation = service.federation or {}
+    topology = str(federation.get("topology") or "").lower()
+    if federation.get("members") or topology in FEDERATED_TOPOLOGIES or service.replicas:
+        return (
+            "federation: Sluice does not federate services across clusters yet; remove the "
+            "federation block (and replicas)"
+        )
+    return ""
 
 
 def describe_errors(exc: ValidationError, name: Any = None) -> str:
     lines = []
     for error in exc.errors():
-        # A map key in the location is the user's text: shown escaped (it may be a surrogate).
-        where = ".".join(_location_part(part) for part in error["loc"])
+        where = error_location(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required"
@@ -278,14 +343,9 @@ def describe_errors(exc: ValidationError, name: Any = None) -> str:
     return head + "\n".join(lines)
 
 
-def _location_part(part: str | int) -> str:
-    text = str(part)
-    return text if text.isprintable() and len(text) <= 40 else repr(text)[:40]
-
-
 def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
     """The JSON OSCAR returns for a service, with secrets hidden."""
-    data = service.model_dump(mode="json", exclude=set(OPTIONAL_EXTRAS))
+    data = service.model_dump(mode="json", exclude={*OPTIONAL_EXTRAS, *INPUT_ONLY})
     hide(data)
     expose = data["expose"]
     for port in ("api_port", "nodePort"):
@@ -296,5 +356,11 @@ def to_wire(service: Service, minio_default: MinIOProvider) -> dict[str, Any]:
     for extra in OPTIONAL_EXTRAS:
         value = getattr(service, extra)
         if value is not None:
-            data[extra] = value
+            data[extra] = _volume_wire(value) if extra == "volume" else value
     return data
+
+
+def _volume_wire(volume: ServiceVolume) -> dict[str, Any]:
+    """OSCAR's ServiceVolumeConfig JSON: ``name`` and ``lifecycle_policy`` only when set."""
+    data = volume.model_dump(mode="json")
+    return {k: v for k, v in data.items() if v or k in ("size", "mount_path")}

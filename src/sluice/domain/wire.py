@@ -13,9 +13,11 @@ import logging
 import math
 import re
 import types
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from sluice.errors import Invalid
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,15 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
+def error_location(loc: tuple[int | str, ...]) -> str:
+    """``input.0.path`` for a validation error; map keys in it are the user's text, so they are
+    shown escaped (a lone surrogate could not even be written in the answer)."""
+    parts = (str(part) for part in loc)
+    return ".".join(
+        part if part.isprintable() and len(part) <= 40 else _shown(part) for part in parts
+    )
+
+
 def _shown(key: Any) -> str:
     """A map key as it can be shown in a message: quoted, escaped, cut to 40 characters."""
     text = repr(key)
@@ -149,3 +160,23 @@ def _unknown_in(annotation: Any, value: Any, path: str) -> list[str]:
     if origin is dict and len(args) == 2 and isinstance(value, dict):
         return [p for k, item in value.items() for p in _unknown_in(args[1], item, f"{path}.{k}")]
     return []
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_wire(model: type[Model], data: Any, what: str) -> Model:
+    """Validate decoded JSON as ``model``; the Invalid error names every wrong field."""
+    if not isinstance(data, dict):
+        raise Invalid(f"{what} must be a JSON object, not {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = error_location(error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "is required"
+            lines.append(f"{where}: {message}" if where else message)
+        raise Invalid(f"invalid {what}: " + "\n".join(lines)) from None

@@ -26,6 +26,16 @@ class BatchPolicy:
     wait: float = 0.0  # seconds
 
 
+@dataclass(frozen=True)
+class Workers:
+    """A service's warm workers now (handler services): ready (idle or busy) and starting
+    ones, and why the last start failed ("" when it did not)."""
+
+    ready: int
+    starting: int
+    failure: str = ""
+
+
 class Slot(Protocol):
     """Room for one start: given back by the execution when it ends, or by ``release``."""
 
@@ -82,6 +92,10 @@ class Executor(Protocol):
 
     def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         """A synchronous call, answered within ``timeout`` seconds (504 otherwise)."""
+        ...
+
+    def workers(self, service: Service) -> Workers | None:
+        """The service's warm workers, for services that keep some; None otherwise."""
         ...
 
     def close(self) -> None:

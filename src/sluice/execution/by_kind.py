@@ -4,7 +4,7 @@ only place that asks which kind a service is."""
 from sluice.domain.job import Job
 from sluice.domain.results import SyncResult
 from sluice.domain.service import Service, ServiceRecord
-from sluice.execution.base import BatchPolicy, Execution, Executor, Slot
+from sluice.execution.base import BatchPolicy, Execution, Executor, Slot, Workers
 from sluice.supervisor.body import Body
 
 
@@ -43,6 +43,9 @@ class ByKind:
 
     def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         return self._for(record.service).invoke(record, body, timeout)
+
+    def workers(self, service: Service) -> Workers | None:
+        return self._for(service).workers(service)
 
     def close(self) -> None:
         self.script.close()

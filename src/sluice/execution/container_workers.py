@@ -24,6 +24,7 @@ from requests.exceptions import RequestException
 from sluice.domain.quantity import format_memory
 from sluice.domain.service import Service
 from sluice.errors import BackendError, Invalid
+from sluice.execution.handler import MountsFor
 from sluice.procs import describe_exit
 from sluice.runtimes.base import Limits, Mount, ProcessSpec
 from sluice.runtimes.container import (
@@ -56,8 +57,9 @@ def _mounts(service: Service, folder: Path | None) -> tuple[Mount, ...]:
 
 
 class ContainerWorkerHost:
-    def __init__(self, engine: ContainerEngine) -> None:
+    def __init__(self, engine: ContainerEngine, mounts_for: MountsFor | None = None) -> None:
         self._engine = engine
+        self._mounts_for = mounts_for or (lambda _service: ())
 
     def check(self, service: Service) -> None:
         """Import the handler (and init) in a one-off container of the image."""
@@ -114,7 +116,7 @@ class ContainerWorkerHost:
             Limits(service.cpu_cores, service.memory_bytes, timeout),
             Path("/dev/null"),  # the log is the worker's own file, not the container's
             image=service.image,
-            mounts=_mounts(service, folder),
+            mounts=(*_mounts(service, folder), *self._mounts_for(service)),
             labels={"sluice.service": service.name, "sluice.role": "handler-worker"},
         )
 

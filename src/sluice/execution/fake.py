@@ -9,7 +9,7 @@ from sluice.domain.job import Job
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import Invalid
-from sluice.execution.base import BatchPolicy, Reports, Slot
+from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
 from sluice.supervisor.body import Body
 
 Outcome = Callable[[Job], JobReport]
@@ -159,6 +159,9 @@ class FakeExecutor:
         data = body if isinstance(body, bytes) else body.read_bytes()
         self.calls.append((record.service.name, data, timeout))
         return self.answer(record, data)
+
+    def workers(self, service: Service) -> Workers | None:
+        return None
 
     def close(self) -> None:
         for execution in list(self.started):

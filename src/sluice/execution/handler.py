@@ -22,8 +22,9 @@ from sluice.domain.job import Job
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
-from sluice.execution.base import BatchPolicy, Reports, Slot
+from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
 from sluice.execution.local import LocalExecution
+from sluice.runtimes.base import Mount
 from sluice.runtimes.sandbox import Sandbox
 from sluice.storage.resolver import StorageResolver
 from sluice.supervisor.body import Body
@@ -57,6 +58,7 @@ class WorkerHost(Protocol):
 
 
 HostFor = Callable[[Service], WorkerHost]
+MountsFor = Callable[[Service], tuple[Mount, ...]]  # a service's managed volumes
 
 
 class _BatchSlot:
@@ -95,6 +97,7 @@ class HandlerExecutor:
         self._pools: dict[str, WorkerPool] = {}
         self._pools_lock = threading.Lock()  # held while a new pool starts its minimum
         self._in_flight: dict[str, int] = {}  # batches per service
+        self._failures: dict[str, str] = {}  # why a service's workers last failed to start
         self._lock = threading.Lock()
         self._threads = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="batch")
 
@@ -117,7 +120,7 @@ class HandlerExecutor:
     def _warm(self, service: Service) -> None:
         try:
             self._pool_for(service)
-        except BackendError as exc:
+        except (BackendError, Invalid) as exc:
             log.warning("cannot keep workers of %s warm: %s", service.name, exc)
 
     def batching(self, service: Service) -> BatchPolicy:
@@ -249,7 +252,12 @@ class HandlerExecutor:
         with self._pools_lock:
             pool = self._pools.get(service.name)
             if pool is None:
-                pool = self._new_pool(service)
+                try:
+                    pool = self._new_pool(service)
+                except (BackendError, Invalid) as exc:
+                    self._failures[service.name] = str(exc)
+                    raise
+                self._failures.pop(service.name, None)
                 self._pools[service.name] = pool
         return pool
 
@@ -275,11 +283,14 @@ class HandlerExecutor:
         pool.start()
         return pool
 
-    def warm_workers(self, service: str) -> int:
-        """Live workers of ``service`` (idle, busy or starting)."""
+    def workers(self, service: Service) -> Workers | None:
         with self._pools_lock:
-            pool = self._pools.get(service)
-        return 0 if pool is None else pool.stats().live
+            pool = self._pools.get(service.name)
+            failure = self._failures.get(service.name, "")
+        if pool is None:
+            return Workers(0, 0, failure) if failure else None
+        stats = pool.stats()
+        return Workers(stats.idle + stats.busy, stats.starting, failure)
 
     def close(self) -> None:
         with self._pools_lock:
@@ -298,8 +309,9 @@ class LocalWorkerHost:
     """Workers as local processes under the service's ``python`` (Sluice's own by default),
     in ``sandbox`` when given."""
 
-    def __init__(self, sandbox: Sandbox | None = None) -> None:
+    def __init__(self, sandbox: Sandbox | None = None, mounts_for: MountsFor | None = None) -> None:
         self._sandbox = sandbox
+        self._mounts_for = mounts_for or (lambda _service: ())
 
     def check(self, service: Service) -> None:
         check_handler(
@@ -326,6 +338,7 @@ class LocalWorkerHost:
             service=service.name,
             log_cap=log_cap,
             sandbox=self._sandbox,
+            mounts=self._mounts_for(service),
         )
         return HandlerWorker(spec)
 

@@ -14,9 +14,9 @@ from sluice.domain.quantity import format_memory
 from sluice.domain.results import SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import Invalid
-from sluice.execution.base import BatchPolicy, Reports, Slot
+from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
 from sluice.execution.local import LocalExecution
-from sluice.runtimes.base import Runtime
+from sluice.runtimes.base import Mount, Runtime
 from sluice.storage.resolver import StorageResolver
 from sluice.supervisor.body import Body
 from sluice.supervisor.run import run_call, run_job
@@ -27,6 +27,7 @@ MAX_THREADS = 64
 
 RuntimeFor = Callable[[Service], Runtime]
 Advice = Callable[[Service], list[str]]
+MountsFor = Callable[[Service], tuple[Mount, ...]]  # a service's managed volumes
 
 
 class ScriptExecutor:
@@ -45,6 +46,7 @@ class ScriptExecutor:
         log_cap: int,
         default_timeout: float,
         advise: Advice | None = None,
+        mounts_for: MountsFor | None = None,
     ) -> None:
         self._capacity = capacity
         self._storage = storage
@@ -53,6 +55,7 @@ class ScriptExecutor:
         self._log_cap = log_cap
         self._default_timeout = default_timeout
         self._advise = advise
+        self._mounts_for = mounts_for or (lambda _service: ())
         self._pool = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="job")
         self._slots: dict[str, tuple[int, threading.BoundedSemaphore]] = {}
         self._lock = threading.Lock()
@@ -92,7 +95,13 @@ class ScriptExecutor:
 
         def work(cancel: threading.Event) -> Reports:
             report = run_job(
-                task, self._storage, runtime, self._data.jobs, log_cap=self._log_cap, cancel=cancel
+                task,
+                self._storage,
+                runtime,
+                self._data.jobs,
+                log_cap=self._log_cap,
+                cancel=cancel,
+                mounts=self._mounts_for(service),
             )
             return [report]
 
@@ -112,8 +121,10 @@ class ScriptExecutor:
                 remaining = max(0.1, deadline - time.monotonic())
                 task = CallTask(service, record.token, body, remaining, limit=timeout)
                 runtime = self._runtime_for(service)
+                mounts = self._mounts_for(service)
+                runs = self._data.runs
                 return run_call(
-                    task, self._storage, runtime, self._data.runs, log_cap=self._log_cap
+                    task, self._storage, runtime, runs, log_cap=self._log_cap, mounts=mounts
                 )
 
     @contextmanager
@@ -144,6 +155,9 @@ class ScriptExecutor:
 
     def _timeout(self, service: Service) -> float:
         return service.timeout or self._default_timeout
+
+    def workers(self, service: Service) -> Workers | None:
+        return None  # a fresh run per job or call: nothing is kept warm
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -25,10 +25,16 @@ class Limits:
 
 @dataclass(frozen=True)
 class Mount:
-    """A host folder a containerised command sees, at the same path."""
+    """A host folder a sandboxed or containerised command sees: at the same path, or at
+    ``target`` (a managed volume at its ``mount_path``)."""
 
     path: Path
     read_only: bool = False
+    target: Path | None = None
+
+    @property
+    def inside(self) -> Path:
+        return self.target if self.target is not None else self.path
 
 
 @dataclass(frozen=True)

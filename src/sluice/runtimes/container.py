@@ -152,7 +152,7 @@ def container_options(spec: ProcessSpec, network: str) -> dict[str, Any]:
     """The Docker API options for running ``spec``: its mounts, limits and environment."""
     env = {key: value for key, value in spec.env.items() if key != "PATH"}
     volumes = {
-        str(mount.path): {"bind": str(mount.path), "mode": "ro" if mount.read_only else "rw"}
+        str(mount.path): {"bind": str(mount.inside), "mode": "ro" if mount.read_only else "rw"}
         for mount in spec.mounts
     }
     options: dict[str, Any] = {

@@ -52,11 +52,12 @@ class Sandbox:
         that outlives the thread that started it (a worker leaves when its stdin closes)."""
         wrapped = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         wrapped += ["--tmpfs", "/tmp"]  # noqa: S108 (the job's own, empty /tmp)
-        for folder in self.hidden:
+        mounts = list(mounts)
+        for folder in [*self.hidden, *_places_for(mounts)]:
             wrapped += ["--tmpfs", str(folder)]
         for mount in mounts:
             kind = "--ro-bind" if mount.read_only else "--bind"
-            wrapped += [kind, str(mount.path), str(mount.path)]
+            wrapped += [kind, str(mount.path), str(mount.inside)]
         wrapped += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if not self.network:
             wrapped.append("--unshare-net")
@@ -80,6 +81,25 @@ class Sandbox:
         for root, dirs, files in os.walk(folder):
             for name in (*dirs, *files):
                 os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+
+
+def _places_for(mounts: list[Mount]) -> list[Path]:
+    """Empty folders to lay over the read-only root so that a mount elsewhere than its host
+    path has a place: the nearest existing folder above a target that does not exist yet
+    (``/mnt`` for ``/mnt/data``)."""
+    places: list[Path] = []
+    for mount in mounts:
+        if mount.target is None or mount.target.exists():
+            continue
+        above = next(p for p in mount.target.parents if p.exists())
+        if above == Path("/"):
+            raise BackendError(
+                f"volume mount path {mount.target} needs a folder that exists above it "
+                "(such as /mnt) in the process runtime's sandbox"
+            )
+        if above not in places:
+            places.append(above)
+    return places
 
 
 def open_for(user: JobUser, root: Path, folders: Iterable[Path]) -> None:

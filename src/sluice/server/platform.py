@@ -2,17 +2,18 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
-from sluice.core.dispatcher import Dispatcher
+from sluice.core.dispatcher import Dispatcher, Pause
 from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
 from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
+from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.core.workflows import check_no_cycle
 from sluice.crypto import SecretBox
@@ -20,14 +21,10 @@ from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
-from sluice.domain.service import Service
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
-from sluice.execution.by_kind import ByKind
-from sluice.execution.handler import HandlerExecutor, HostFor, LocalWorkerHost
-from sluice.execution.script import RuntimeFor, ScriptExecutor
-from sluice.runtimes.process import ProcessRuntime, end_leftovers
-from sluice.runtimes.sandbox import Sandbox, find_sandbox, open_for
+from sluice.server.executors import build_executor
+from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
 from sluice.state.jobs import JobLedger
@@ -43,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATCHDOG_INTERVAL = 5.0
+WATCHDOG_INTERVAL = 2.0  # seconds between looks at the embedded store
+STALL = 4 * WATCHDOG_INTERVAL  # a longer gap between looks means this process was not running
 
 
 @dataclass
@@ -60,10 +58,12 @@ class Platform:
     invocations: Invocations
     executor: Executor
     loops: Loops
+    oscar: OscarApi
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
     _watchdog: Supervised | None = None
+    _last_watch: float = 0.0
 
     def start(self) -> None:
         """Start background work: job dispatch, reconciliation, object-store supervision."""
@@ -80,92 +80,22 @@ class Platform:
         self.reconciler.stop()
         self.jobs.stop()
         self.executor.close()
+        self.oscar.executions.close()
 
     def _watch_store(self) -> float:
         assert self.store_watchdog is not None
+        now = time.monotonic()
+        stalled = now - self._last_watch if self._last_watch else 0.0
+        self._last_watch = now
+        if stalled > STALL:
+            # Stopped, or starved of CPU: the store's webhooks may have given up on us.
+            log.warning("the manager was stalled for %.0f s; looking for missed uploads", stalled)
+            self.reconciler.scan_soon()
         if self.store_watchdog():
+            # Events it had queued and not delivered died with it: look for their uploads now.
             log.warning("the embedded object store had stopped; restarted it")
+            self.reconciler.scan_soon()
         return WATCHDOG_INTERVAL
-
-
-def build_executor(
-    settings: Settings,
-    capacity: Capacity,
-    storage: StorageResolver,
-    data: DataDir,
-    engine: "ContainerEngine | None" = None,
-) -> Executor:
-    """Script services run their script on a runtime, handler services on warm workers; with
-    a container engine, services that name an image run in containers of it."""
-    leftovers = sum(end_leftovers(folder) for folder in (data.jobs, data.runs) if folder.is_dir())
-    if leftovers:
-        log.warning("ended %d job process tree(s) a crashed Sluice left running", leftovers)
-    sandbox = find_sandbox(settings.sandbox, data.root, settings.job_user)
-    if sandbox is not None and sandbox.user is not None:
-        open_for(sandbox.user, data.root, (data.jobs, data.runs, data.workers))
-    if sandbox is not None:
-        log.info("jobs run sandboxed (bubblewrap) as %s", _who(sandbox))
-    places = _local_places(sandbox) if engine is None else _container_places(engine, sandbox)
-    script = ScriptExecutor(
-        capacity,
-        storage,
-        places.runtime_for,
-        data,
-        log_cap=settings.log_cap,
-        default_timeout=settings.default_timeout,
-        advise=places.advise,
-    )
-    handler = HandlerExecutor(
-        capacity,
-        storage,
-        places.host_for,
-        data,
-        log_cap=settings.log_cap,
-        default_timeout=settings.default_timeout,
-        idle_timeout=settings.worker_idle_timeout,
-    )
-    return ByKind(script, handler)
-
-
-@dataclass(frozen=True)
-class _Places:
-    """Where a service's work runs, by service."""
-
-    runtime_for: RuntimeFor
-    host_for: HostFor
-    advise: Callable[[Service], list[str]]
-
-
-def _who(sandbox: Sandbox) -> str:
-    return sandbox.user.name if sandbox.user is not None else "Sluice's own user"
-
-
-def _local_places(sandbox: Sandbox | None) -> _Places:
-    runtime, host = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
-
-    def advise(service: Service) -> list[str]:
-        if not service.image:
-            return []
-        return [
-            f"image: {service.image!r} is not used: the process runtime runs the script on "
-            "this machine, so the tools it calls must be installed here; start Sluice with "
-            "`--runtime container` (SLUICE_RUNTIME=container) to run it in its image"
-        ]
-
-    return _Places(lambda _s: runtime, lambda _s: host, advise)
-
-
-def _container_places(engine: "ContainerEngine", sandbox: Sandbox | None) -> _Places:
-    from sluice.execution.container_workers import ContainerWorkerHost
-    from sluice.runtimes.container import ContainerRuntime
-
-    process, local = ProcessRuntime(sandbox), LocalWorkerHost(sandbox)
-    container, in_container = ContainerRuntime(engine), ContainerWorkerHost(engine)
-    return _Places(
-        lambda service: container if service.image else process,
-        lambda service: in_container if service.image else local,
-        lambda service: engine.advice(service.image) if service.image else [],
-    )
 
 
 def build_platform(
@@ -178,9 +108,11 @@ def build_platform(
     executor: Executor | None = None,
     capacity: Capacity | None = None,
     engine: "ContainerEngine | None" = None,
+    extra_pauses: Sequence[Pause] = (),
 ) -> Platform:
     """``store`` (a provider for ``object_store``), ``executor`` and ``capacity`` replace the
-    real ones, for in-process tests."""
+    real ones, for in-process tests; ``extra_pauses`` say when jobs cannot run (the embedded
+    store is down)."""
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
     try:
@@ -205,8 +137,8 @@ def build_platform(
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
-    disk = DiskGuard(data.root, settings.min_free_disk_bytes)
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, disk)
+    pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
+    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, pauses)
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
@@ -218,6 +150,10 @@ def build_platform(
     loops.add(reconciler.loop)
     invocations = Invocations(
         services, executor, settings.default_timeout, settings.max_waiting_calls
+    )
+    started_at = time.time()
+    oscar = build_oscar_api(
+        settings, database, object_store, services, ledger, capacity, executor, started_at
     )
     return Platform(
         settings=settings,
@@ -232,6 +168,8 @@ def build_platform(
         invocations=invocations,
         executor=executor,
         loops=loops,
+        oscar=oscar,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
+        started_at=started_at,
     )

@@ -1,6 +1,5 @@
 """``serve``: start the object store and the manager, run until Ctrl-C or SIGTERM, stop cleanly."""
 
-import hashlib
 import logging
 import os
 import secrets
@@ -42,10 +41,15 @@ def serve(settings: Settings) -> None:
         with ExitStack() as stack:
             stack.callback(lock.release)
             webhook_token = secrets.token_hex(16)
-            object_store, watchdog = _start_object_store(settings, stack, webhook_token)
+            object_store, watchdog, store_down = _start_object_store(settings, stack, webhook_token)
             engine = _start_container_engine(settings, stack)
             platform = build_platform(
-                settings, object_store, webhook_token, watchdog, engine=engine
+                settings,
+                object_store,
+                webhook_token,
+                watchdog,
+                engine=engine,
+                extra_pauses=[store_down] if store_down else [],
             )
             app = create_app(platform)
             GuardedH11Protocol.header_timeout = settings.header_timeout
@@ -108,8 +112,9 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
 
 def _start_object_store(
     settings: Settings, stack: ExitStack, webhook_token: str
-) -> tuple[MinIOProvider, Callable[[], bool] | None]:
-    """The S3 store jobs use, and a callable that restarts it if it died (embedded only)."""
+) -> tuple[MinIOProvider, Callable[[], bool] | None, Callable[[], str] | None]:
+    """The S3 store jobs use, a callable that restarts it if it died, and one that says when
+    it is down (both for the embedded store only)."""
     if settings.s3_endpoint:
         secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
         external = MinIOProvider(
@@ -119,7 +124,7 @@ def _start_object_store(
             secret_key=secret,
             region=settings.s3_region,
         )
-        return external, None
+        return external, None, None
     from sluice.storage.embedded import EmbeddedSeaweedFS
 
     store = EmbeddedSeaweedFS(
@@ -128,6 +133,7 @@ def _start_object_store(
         s3_port=settings.s3_port,
         webhook_url=f"http://127.0.0.1:{settings.port}/events/seaweedfs",
         webhook_token=webhook_token,
+        allowed_origins=settings.cors_origins,
     )
     console.print(f"Starting the embedded object store (SeaweedFS) on port {settings.s3_port}…")
     store.start()
@@ -140,7 +146,12 @@ def _start_object_store(
         secret_key=credentials.secret_key,
         region=settings.s3_region,
     )
-    return embedded, store.ensure_running
+
+    def store_down() -> str:
+        running = store.is_running()
+        return "" if running else "the embedded object store is down (it is being restarted)"
+
+    return embedded, store.ensure_running, store_down
 
 
 def _start_container_engine(settings: Settings, stack: ExitStack) -> "ContainerEngine | None":
@@ -158,10 +169,8 @@ def _start_container_engine(settings: Settings, stack: ExitStack) -> "ContainerE
         podman.start()
         stack.callback(podman.stop)
         url = podman.base_url
-    instance = hashlib.sha256(str(data.root.resolve()).encode()).hexdigest()[:16]
-    config = EngineConfig(
-        url, PullPolicy(settings.image_pull), settings.container_network, instance
-    )
+    network = settings.container_network
+    config = EngineConfig(url, PullPolicy(settings.image_pull), network, data.instance)
     engine = ContainerEngine(config)
     stack.callback(engine.close)
     swept = engine.sweep()

@@ -54,3 +54,44 @@ jobs = Table(
     Column("dead", Boolean, nullable=False, default=False),
     Column("hidden", Boolean, nullable=False, default=False),
 )
+
+# Buckets created through /system/buckets (or by a service), with what OSCAR keeps as tags.
+buckets = Table(
+    "buckets",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("allowed_users", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Managed volumes: a named persistent folder that services mount (a PVC on Kubernetes).
+volumes = Table(
+    "volumes",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("size", String(64), nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("creation_mode", String(16), nullable=False),  # "api" or "service"
+    Column("created_by_service", String(64), nullable=False, default=""),
+    Column("lifecycle_policy", String(16), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# OSCAR's execution log: one row per POST /run or /job call (and per storage-triggered job).
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("service", String(64), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # "sync" (/run) or "async" (/job)
+    Column("status", Integer, nullable=False),
+    Column("latency", Float, nullable=False),  # seconds
+    Column("client_ip", String(64), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("user", String(255), nullable=False),
+)

@@ -24,6 +24,15 @@ class ObjectInfo:
     last_modified: datetime  # tz-aware, UTC
 
 
+@dataclass(frozen=True)
+class ObjectPage:
+    """One page of a bucket listing, folder markers (keys ending in ``/``) included."""
+
+    objects: list[ObjectInfo]
+    next_token: str  # "" on the last page
+    truncated: bool
+
+
 class StorageProvider(Protocol):
     """What Sluice needs from an object store (S3, MinIO, SeaweedFS) or a WebDAV server."""
 
@@ -45,6 +54,39 @@ class StorageProvider(Protocol):
 
     def delete(self, path: str) -> None:
         """Remove an object; a missing object is not an error."""
+        ...
+
+
+class BucketAdmin(Protocol):
+    """Whole buckets of an S3-compatible store, for the ``/system/buckets`` API."""
+
+    def list_buckets(self) -> list[str]: ...
+
+    def bucket_exists(self, bucket: str) -> bool: ...
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create it; Conflict if it exists already."""
+        ...
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete every object in it, then the bucket; NotFound if it does not exist."""
+        ...
+
+    def list_page(self, bucket: str, token: str = "", limit: int = 1000) -> ObjectPage: ...
+
+    def count_objects(self, bucket: str) -> int:
+        """Objects with content (folder markers and empty objects are not counted)."""
+        ...
+
+    def presign(
+        self,
+        method: str,
+        path: str,
+        expires_in: int,
+        content_type: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """A URL that lets anyone ``GET`` or ``PUT`` the object at ``path`` until it expires."""
         ...
 
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -60,6 +61,7 @@ class EmbeddedSeaweedFS:
         webhook_url: str | None = None,
         webhook_token: str | None = None,
         weed_binary: Path | None = None,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
         self._root = data_dir.resolve() / "seaweedfs"
         self._host = host
@@ -67,6 +69,8 @@ class EmbeddedSeaweedFS:
         self._webhook_url = webhook_url
         self._webhook_token = webhook_token
         self._weed_binary = weed_binary
+        # Browser origins that may call S3 cross-origin (the same ones as the API); none by default.
+        self._allowed_origins = ",".join(allowed_origins)
         self._proc: subprocess.Popen[bytes] | None = None
         self._cmdline: list[str] = []
         self._credentials: S3Credentials | None = None
@@ -231,6 +235,7 @@ class EmbeddedSeaweedFS:
             f"-ip={self._host}",
             f"-ip.bind={self._host}",
             f"-s3.port={self._s3_port}",
+            f"-s3.allowedOrigins={self._allowed_origins}",
             *(f"-{flag}={port}" for flag, port in zip(_PORT_FLAGS, ports, strict=True)),
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",

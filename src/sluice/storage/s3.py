@@ -15,9 +15,10 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sluice.errors import NotFound, StorageError
+from sluice.errors import Conflict, NotFound, StorageError
 from sluice.storage.base import (
     ObjectInfo,
+    ObjectPage,
     clean_etag,
     folder_prefix,
     split_object_path,
@@ -91,7 +92,8 @@ class S3Provider:
     ) -> None:
         self._endpoint = endpoint
         self._region = region or _DEFAULT_REGION
-        self._client = build_s3_client(endpoint, access_key, secret_key, self._region, verify)
+        self._connection = (endpoint, access_key, secret_key, self._region, verify)
+        self._client = build_s3_client(*self._connection)
         self._transfer = TransferConfig(
             multipart_threshold=_MULTIPART_BYTES, multipart_chunksize=_MULTIPART_BYTES
         )
@@ -173,6 +175,89 @@ class S3Provider:
             etag=clean_etag(meta.get("ETag")),
             last_modified=_utc(meta.get("LastModified")),
         )
+
+    def list_buckets(self) -> list[str]:
+        with self._errors("list buckets", "/"):
+            response = self._client.list_buckets()
+        return sorted(item["Name"] for item in response.get("Buckets", []) if "Name" in item)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                return False
+            raise self._storage_error("inspect bucket", bucket, exc) from exc
+        except (BotoCoreError, Boto3Error) as exc:
+            raise self._storage_error("inspect bucket", bucket, exc) from exc
+        return True
+
+    def create_bucket(self, bucket: str) -> None:
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if self._region != _DEFAULT_REGION:
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        try:
+            self._client.create_bucket(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) in _BUCKET_EXISTS:
+                raise Conflict(f"bucket {bucket!r} already exists") from exc
+            raise self._storage_error("create bucket", bucket, exc) from exc
+        except (BotoCoreError, Boto3Error) as exc:
+            raise self._storage_error("create bucket", bucket, exc) from exc
+
+    def delete_bucket(self, bucket: str) -> None:
+        with self._errors("delete bucket", bucket):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for page in pages:
+                contents = page.get("Contents", [])
+                if contents:
+                    self._client.delete_objects(
+                        Bucket=bucket, Delete={"Objects": [{"Key": i["Key"]} for i in contents]}
+                    )
+            self._client.delete_bucket(Bucket=bucket)
+
+    def list_page(self, bucket: str, token: str = "", limit: int = 1000) -> ObjectPage:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "MaxKeys": limit}
+        if token:
+            kwargs["ContinuationToken"] = token
+        with self._errors("list", bucket):
+            page = self._client.list_objects_v2(**kwargs)
+        objects = [_object_info(bucket, item) for item in page.get("Contents", [])]
+        truncated = bool(page.get("IsTruncated"))
+        return ObjectPage(objects, str(page.get("NextContinuationToken") or ""), truncated)
+
+    def count_objects(self, bucket: str) -> int:
+        return sum(1 for item in self.list_objects(bucket) if item.size > 0)
+
+    def presign(
+        self,
+        method: str,
+        path: str,
+        expires_in: int,
+        content_type: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        bucket, key = split_object_path(path)
+        upload = method.upper() == "PUT"
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if content_type:
+            params["ContentType" if upload else "ResponseContentType"] = content_type
+        client = self._client
+        if headers:
+            # Signed headers the holder of the URL must send; a client of its own, because
+            # the hook that adds them is registered per client, not per call.
+            client = build_s3_client(*self._connection)
+
+            def sign_headers(request: Any, **_: Any) -> None:
+                for name, value in headers.items():
+                    request.headers[name] = value
+
+            client.meta.events.register(
+                f"before-sign.s3.{'PutObject' if upload else 'GetObject'}", sign_headers
+            )
+        operation = "put_object" if upload else "get_object"
+        with self._errors("presign", path):
+            return client.generate_presigned_url(operation, Params=params, ExpiresIn=expires_in)
 
     def _ensure_bucket(self, bucket: str) -> None:
         if self._bucket_exists(bucket):

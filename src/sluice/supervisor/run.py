@@ -32,12 +32,14 @@ def run_job(
     *,
     log_cap: int,
     cancel: Event | None = None,
+    mounts: tuple[Mount, ...] = (),
 ) -> JobReport:
-    """One attempt of a file job. Failures are reported, not raised."""
+    """One attempt of a file job, with ``mounts`` (managed volumes) besides its folder.
+    Failures are reported, not raised."""
     workspace = Workspace.fresh(work_dir, task.job.id)
     notes = Notes()
     try:
-        report = _attempt(task, storage, runtime, workspace, notes, log_cap, cancel)
+        report = _attempt(task, storage, runtime, workspace, notes, log_cap, cancel, mounts)
     except SluiceError as exc:
         notes.add(str(exc), "ERROR")
         report = JobReport(False, None, str(exc))
@@ -55,6 +57,7 @@ def _attempt(
     notes: Notes,
     log_cap: int,
     cancel: Event | None,
+    mounts: tuple[Mount, ...],
 ) -> JobReport:
     job, service = task.job, task.service
     input_path = stage_in(job, service, storage, workspace.input_dir, notes)
@@ -68,7 +71,7 @@ def _attempt(
         source=job.source,
     )
     notes.add(f"Running the script of service {service.name!r}")
-    spec = script_spec(service, workspace, env, task.timeout, log_cap, job=job.id)
+    spec = script_spec(service, workspace, env, task.timeout, log_cap, job=job.id, mounts=mounts)
     result = runtime.run(spec, cancel)
     if not result.succeeded:
         notes.add(f"Script failed: {result.reason}", "ERROR")
@@ -86,6 +89,7 @@ def run_call(
     *,
     log_cap: int,
     cancel: Event | None = None,
+    mounts: tuple[Mount, ...] = (),
 ) -> SyncResult:
     """A synchronous call: the body is the input file; the answer is what OSCAR answers."""
     service = task.service
@@ -96,7 +100,7 @@ def run_call(
         input_path = stage_body(task.body, workspace.input_dir, f"event-file-{run_id}")
         env = job_environment(service, task.token, workspace, input_path, run_id, event=task.body)
         notes.add(f"Running the script of service {service.name!r}")
-        spec = script_spec(service, workspace, env, task.timeout, log_cap)
+        spec = script_spec(service, workspace, env, task.timeout, log_cap, mounts=mounts)
         result = runtime.run(spec, cancel)
         output = workspace.take_log()
         if result.outcome is Outcome.TIMED_OUT:
@@ -121,6 +125,7 @@ def script_spec(
     timeout: float,
     log_cap: int,
     job: str = "",
+    mounts: tuple[Mount, ...] = (),
 ) -> ProcessSpec:
     """``/bin/sh script.sh``, as OSCAR's supervisor runs it: never through its shebang."""
     script = workspace.path / SCRIPT_NAME
@@ -135,7 +140,7 @@ def script_spec(
         workspace.log_path,
         log_cap=log_cap,
         image=service.image,
-        mounts=(Mount(workspace.path),),
+        mounts=(Mount(workspace.path), *mounts),
         labels=labels,
     )
 

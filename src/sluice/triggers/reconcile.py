@@ -42,6 +42,10 @@ class Reconciler:
     def stop(self) -> None:
         self.loop.stop()
 
+    def scan_soon(self) -> None:
+        """Scan now rather than at the next interval (the store lost events it had queued)."""
+        self.loop.wake()
+
     def _step(self) -> float:
         self.run_once()
         return self._interval

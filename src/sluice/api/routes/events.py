@@ -74,4 +74,6 @@ async def seaweedfs_event(
     jobs = await run_in_threadpool(
         platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
     )
+    client = request.client.host if request.client else ""
+    platform.oscar.executions.record_storage_jobs(jobs, client)
     return f"{len(jobs)} job(s)"

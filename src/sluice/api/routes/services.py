@@ -11,7 +11,7 @@ from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.api.body import read_json
 from sluice.api.ports import Platform
 from sluice.core.services import Saved
-from sluice.domain.service import Service, ServiceRecord, to_wire
+from sluice.domain.service import Service, ServiceRecord
 
 WARNING_HEADER = "X-Sluice-Warning"
 
@@ -41,8 +41,9 @@ def _header_text(text: str) -> str:
     return " ".join(text.split()).encode("ascii", "backslashreplace").decode()
 
 
-def _wire(platform: Platform, record: ServiceRecord) -> dict[str, Any]:
-    return to_wire(record.service, platform.object_store)
+def _wire(platform: Platform, record: ServiceRecord, include: str = "") -> dict[str, Any]:
+    with_deployment = "deployment" in include.split(",")
+    return platform.oscar.service_views.wire(record, with_deployment)
 
 
 @router.post("/services", status_code=201, openapi_extra=SERVICE_BODY)
@@ -62,20 +63,21 @@ async def update_service(request: Request, platform: PlatformDep) -> Response:
 
 
 @router.get("/services", responses={200: {"model": list[Service]}})
-async def list_services(platform: PlatformDep) -> Response:
-    body = await run_in_threadpool(_listing, platform)  # large lists are built off the loop
+async def list_services(platform: PlatformDep, include: str = "") -> Response:
+    """Every service; ``include=deployment`` adds each one's deployment summary."""
+    body = await run_in_threadpool(_listing, platform, include)  # large lists: off the loop
     return Response(body, media_type="application/json")
 
 
-def _listing(platform: Platform) -> bytes:
-    wire = [_wire(platform, record) for record in platform.services.list()]
+def _listing(platform: Platform, include: str) -> bytes:
+    wire = [_wire(platform, record, include) for record in platform.services.list()]
     return json.dumps(wire, separators=(",", ":")).encode()
 
 
 @router.get("/services/{name}", responses=ONE_SERVICE)
-async def get_service(name: str, platform: PlatformDep) -> JSONResponse:
+async def get_service(name: str, platform: PlatformDep, include: str = "") -> JSONResponse:
     record = await run_in_threadpool(platform.services.get, name)
-    return JSONResponse(_wire(platform, record))
+    return JSONResponse(await run_in_threadpool(_wire, platform, record, include))
 
 
 @router.delete("/services/{name}", status_code=204, responses={404: {"description": "Unknown."}})
