@@ -76,6 +76,22 @@ ROWS = [
     Row("jobs page=-1", "GET", "/system/jobs/echo", 400, "page", params={"page": "-1"}),
     Row("jobs dead=maybe", "GET", "/system/jobs/echo", 400, "dead", params={"dead": "maybe"}),
     Row("delete all=maybe", "DELETE", "/system/logs/echo", 400, "all", params={"all": "maybe"}),
+    Row(
+        "metrics end in year 1",
+        "GET",
+        "/system/metrics/echo",
+        400,
+        "end",
+        params={"metric": "cpu-hours", "end": "0001-01-01T00:00:00Z"},
+    ),
+    Row(
+        "metrics start before year 1",
+        "GET",
+        "/system/metrics",
+        400,
+        "start",
+        params={"start": "0001-01-01T00:00:00+01:00"},
+    ),
     # /job S3/MinIO event records
     Row("event size 'abc'", status=400, names="s3.object.size", **job({"size": "abc"})),
     Row("event size [1]", status=400, names="s3.object.size", **job({"size": [1]})),
@@ -257,6 +273,17 @@ def test_hostile_input_is_refused_and_changes_nothing(
     assert state(platform) == before
     listing = api.get("/system/services")
     assert listing.status_code == 200 and [s["name"] for s in listing.json()] == ["echo"]
+
+
+@pytest.mark.parametrize("tail", ["²", "1" * 5000, "-" + "9" * 40, "\x00"])
+def test_lenient_tail_lines_are_read_as_the_default(
+    tail: str, api: TestClient, platform: Platform, stored: str
+) -> None:
+    """``tailLines`` is lenient, as OSCAR's: what is not a number means the default (200)."""
+    before = state(platform)
+    answer = api.get("/system/services/echo/deployment/logs", params={"tailLines": tail})
+    assert answer.status_code == 200, answer.text
+    assert state(platform) == before
 
 
 def test_the_table_covers_the_issue() -> None:
