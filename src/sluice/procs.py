@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -110,6 +111,41 @@ def describe_exit(returncode: int) -> str:
     if returncode >= 0:
         return f"exit code {returncode}"
     return f"killed by signal {signal_name(-returncode)}"
+
+
+class ExitWatch:
+    """Learns of a child's exit the moment it happens (a pidfd, Linux 5.3+), or by looking
+    now and then where there is none. The child is not reaped."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._poller: select.poll | None = None
+        self._fd = -1
+        if hasattr(os, "pidfd_open"):
+            with contextlib.suppress(OSError):
+                self._fd = os.pidfd_open(pid)
+                self._poller = select.poll()
+                self._poller.register(self._fd, select.POLLIN)
+
+    def exited(self) -> bool:
+        try:
+            return os.waitid(os.P_PID, self._pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def wait(self, timeout: float) -> bool:
+        """True once the child has exited, waiting at most ``timeout`` seconds for it."""
+        if self._poller is None:
+            if self.exited():
+                return True
+            time.sleep(timeout)
+            return self.exited()
+        return bool(self._poller.poll(max(0.0, timeout) * 1000)) or self.exited()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class ProcessTree:

@@ -3,6 +3,8 @@
 import builtins
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,7 @@ from sluice.state.services import ServiceStore, StoredService
 log = logging.getLogger(__name__)
 
 ADMIN_OWNER = "cluster_admin"
+CACHE_SECONDS = 2.0
 
 # Checkers and preparers run before a definition is stored, checkers first; either may raise
 # Invalid (or StorageError) to refuse it. Checkers only look and may return warnings for the
@@ -42,6 +45,8 @@ class ServiceManager:
         listeners: Sequence[Listener] = (),
     ) -> None:
         self._store = store
+        self._cache: dict[str, tuple[float, ServiceRecord]] = {}
+        self._cache_lock = threading.Lock()
         self._checkers: list[Checker] = []
         self._preparers = list(preparers)
         self._listeners = list(listeners)
@@ -87,11 +92,22 @@ class ServiceManager:
         return Saved(ServiceRecord(service, old.token, old.owner, old.created_at), warnings)
 
     def get(self, name: str) -> ServiceRecord:
-        return _to_record(self._store.get(name))
+        """The service, from a short-lived cache: jobs and calls ask for it all the time. A
+        change made here is seen at once; one made by another manager on the same database
+        within ``CACHE_SECONDS``."""
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._cache.get(name)
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        record = _to_record(self._store.get(name))
+        with self._cache_lock:
+            self._cache[name] = (now, record)
+        return record
 
     def exists(self, name: str) -> bool:
         try:
-            self._store.get(name)
+            self.get(name)
         except NotFound:
             return False
         return True
@@ -110,10 +126,10 @@ class ServiceManager:
 
     def token_matches(self, name: str, token: str) -> bool:
         try:
-            stored = self._store.get(name)
+            record = self.get(name)
         except NotFound:
             return False
-        return secrets.compare_digest(stored.token.encode(), token.encode())
+        return secrets.compare_digest(record.token.encode(), token.encode())
 
     def _prepare(self, service: Service) -> "builtins.list[str]":
         warnings = [warning for check in self._checkers for warning in check(service)]
@@ -124,6 +140,10 @@ class ServiceManager:
         return warnings
 
     def _notify(self, old: Service | None, new: Service | None) -> None:
+        with self._cache_lock:
+            for changed in (old, new):
+                if changed is not None:
+                    self._cache.pop(changed.name, None)
         for listener in self._listeners:
             try:
                 listener(old, new)

@@ -20,6 +20,7 @@ from sluice.procs import (
     FIRST_POLL,
     KILL_GRACE,
     POLL_INTERVAL,
+    ExitWatch,
     ProcessTree,
     become_subreaper,
     signal_name,
@@ -109,6 +110,7 @@ class _Job:
         started = time.monotonic()
         leader = _spawn(self._spec, self._log.fd, self._sandbox)
         tree = ProcessTree(leader.pid)
+        self._exit = ExitWatch(leader.pid)
         marker = mark_running(self._spec.log_path, leader.pid)
         verdict = None
         try:
@@ -117,19 +119,21 @@ class _Job:
                 self._terminate(tree)
         finally:
             returncode = tree.finish(leader)
+            self._exit.close()
             marker.unlink(missing_ok=True)
         return self._result(verdict, returncode, time.monotonic() - started)
 
     def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
+        """Until the leader exits (noticed at once) or breaks a limit (looked at between
+        samples: soon after the start, then every POLL_INTERVAL)."""
         interval = FIRST_POLL
-        while not tree.leader_exited():
+        while not self._exit.wait(interval):
             tree.refresh()
             self._peak = max(self._peak, tree.rss())
             self._log.trim()
             verdict = self._check(time.monotonic() - started)
             if verdict is not None:
                 return verdict
-            self._sleep(interval)
             interval = min(interval * 2, POLL_INTERVAL)
         return None
 
@@ -146,17 +150,9 @@ class _Job:
             return _Verdict(Outcome.CANCELLED, "cancelled", graceful=True)
         return None
 
-    def _sleep(self, seconds: float) -> None:
-        if self._cancel is None:
-            time.sleep(seconds)
-        else:
-            self._cancel.wait(seconds)
-
     def _terminate(self, tree: ProcessTree) -> None:
         tree.signal(signal.SIGTERM)
-        deadline = time.monotonic() + KILL_GRACE
-        while not tree.leader_exited() and time.monotonic() < deadline:
-            time.sleep(POLL_INTERVAL / 5)
+        self._exit.wait(KILL_GRACE)
 
     def _result(self, verdict: _Verdict | None, returncode: int, duration: float) -> RunResult:
         exit_code = returncode if returncode >= 0 else None

@@ -69,8 +69,8 @@ async def seaweedfs_event(
         raise HTTPException(401, "invalid webhook token")
     body = parse_json(await request.body(), "event body")
     event = parse_webhook_event(body) if isinstance(body, dict) else None
-    if event is None:
-        return "ignored"
+    if event is None or platform.router.unwatched(DEFAULT_PROVIDER, event.bucket, event.key):
+        return "ignored"  # most often a job's own output: no thread, no database
     jobs = await run_in_threadpool(
         platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
     )
