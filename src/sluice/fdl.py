@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
+
+from sluice.fdl_yaml import BoundedLoader, Constructor
 
 DEFAULT_CLUSTER_KEY = "default-cluster"
 # One problem per line: "<field.path>: <message>", maybe after "invalid service '<name>': ".
@@ -127,24 +128,43 @@ def load_fdl(path: Path, read_scripts: bool = True) -> Fdl:
 
 
 def _compose(path: Path) -> yaml.Node | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FdlError(f"{path}: cannot read FDL file: {exc}") from exc
-    for _ in range(_MAX_TAB_FIXES):
+    text = _read_text(path, MAX_FDL_BYTES, "FDL file")
+    budget = _TAB_FIX_BUDGET
+    while True:
         try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
+            return yaml.compose(text, Loader=BoundedLoader)
         except yaml.MarkedYAMLError as exc:
             fixed = _tab_as_space(text, exc)
+            budget -= len(text)
             if fixed is None:
                 raise _yaml_error(str(path), exc) from exc
+            if budget < 0:
+                where = _Located(str(path), exc.problem_mark).prefix()
+                raise FdlError(
+                    f"{where}: invalid YAML: too many tabs between tokens; use spaces"
+                ) from exc
             text = fixed
         except yaml.YAMLError as exc:
             raise FdlError(f"{path}: invalid YAML: {exc}") from exc
-    raise FdlError(f"{path}: invalid YAML: too many tab characters between tokens")
 
 
-_MAX_TAB_FIXES = 10_000
+def _read_text(path: Path, limit: int, what: str) -> str:
+    """A UTF-8 file of at most ``limit`` bytes, read without taking more (a FIFO or
+    ``/dev/zero`` given by mistake is refused, not read forever)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise FdlError(f"{path}: {what} is larger than {limit // 1024} KiB")
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FdlError(f"{path}: cannot read {what}: {exc}") from exc
+
+
+MAX_FDL_BYTES = 256 * 1024
+MAX_SCRIPT_BYTES = 1 << 20  # what the server takes
+# Each tab PyYAML stops at costs a new parse of the whole text: at most this many characters.
+_TAB_FIX_BUDGET = 8 * MAX_FDL_BYTES
 _YAML_LINES = re.compile("[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|$)")
 _TAB_PROBLEM = "found character '\\t' that cannot start any token"
 
@@ -172,7 +192,7 @@ def _tab_as_space(text: str, exc: yaml.MarkedYAMLError) -> str | None:
 
 def _construct(source: str, node: yaml.Node) -> Any:
     try:
-        return SafeConstructor().construct_document(node)
+        return Constructor().construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(source, exc) from exc
 
@@ -249,12 +269,12 @@ def _embed_script(
     if not isinstance(script, str) or not script:
         raise where.error("script", "must be the path of a script file")
     resolved = (folder / Path(script).expanduser()).resolve()
+    if not resolved.exists():
+        raise where.error("script", f"script file not found: {resolved}")
     try:
-        text = resolved.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
-        raise where.error("script", f"script file not found: {resolved}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise where.error("script", f"cannot read script file {resolved}: {exc}") from exc
+        text = _read_text(resolved, MAX_SCRIPT_BYTES, "script file")
+    except FdlError as exc:
+        raise where.error("script", str(exc)) from exc
     definition["script"] = text.replace("\r\n", "\n")
 
 

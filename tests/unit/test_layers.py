@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"api"},
     {"server"},
 ]
-CLIENT_SIDE = {"client", "cli", "fdl"}
+CLIENT_SIDE = {"client", "cli", "fdl", "fdl_yaml"}
 SERVER_ENTRY = "cli/up.py"  # `sluice up` is where the command line starts the server
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import sluice
+from sluice.api.auth import FailedLogins
 from sluice.api.errors import install_error_handlers
 from sluice.api.execution_log import ExecutionLogMiddleware
 from sluice.api.ports import Platform
@@ -31,6 +32,7 @@ def create_app(platform: Platform) -> FastAPI:
         "Wire-compatible with the OSCAR REST API.",
     )
     app.state.platform = platform
+    app.state.failed_logins = FailedLogins()
     install_error_handlers(app)
     app.include_router(system.public)
     app.include_router(system.router)

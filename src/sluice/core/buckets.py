@@ -7,6 +7,7 @@ service's input or output is protected: it cannot be changed or deleted while th
 uses it (OSCAR refuses changes to service buckets the same way).
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from sluice.state.buckets import BucketStore, StoredBucket
 from sluice.storage.base import BucketAdmin, ObjectPage
 
 PAGE_SIZE = 70  # OSCAR pages bucket listings by its JOB_LISTING_LIMIT
+# What S3 clients accept as a bucket name at all (legacy buckets included).
+_ANY_BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 MAX_PAGE_SIZE = 1000
 
 
@@ -163,7 +166,8 @@ class BucketManager:
                 self._catalog.put(StoredBucket(name, self._owner, new.visibility))
 
     def _known(self, name: str) -> BucketView:
-        if not self._store.bucket_exists(name):
+        # A name no S3 store takes would make the client raise, not answer "no such bucket".
+        if not _ANY_BUCKET_NAME.fullmatch(name) or not self._store.bucket_exists(name):
             raise NotFound(f"bucket {name!r} not found")
         stored = self._catalog.get(name)
         used_by = service_buckets(self._services()).get(name)

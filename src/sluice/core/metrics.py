@@ -63,7 +63,10 @@ class TimeRange:
 def parse_range(start: str, end: str, now: datetime | None = None) -> TimeRange:
     """OSCAR's rules: RFC 3339 bounds, ``end`` defaults to now and ``start`` to 24 h before."""
     until = _timestamp(end, "end") if end.strip() else (now or datetime.now(UTC))
-    since = _timestamp(start, "start") if start.strip() else until - DEFAULT_WINDOW
+    try:
+        since = _timestamp(start, "start") if start.strip() else until - DEFAULT_WINDOW
+    except OverflowError:  # end in the first day of year 1
+        raise MetricsQueryError("invalid end timestamp: too early") from None
     if until < since:
         raise MetricsQueryError("end must be after start")
     return TimeRange(since, until)
@@ -76,7 +79,10 @@ def _timestamp(value: str, which: str) -> datetime:
         raise MetricsQueryError(f"invalid {which} timestamp") from None
     if parsed.tzinfo is None:
         raise MetricsQueryError(f"invalid {which} timestamp")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first instant
+        raise MetricsQueryError(f"invalid {which} timestamp: out of range") from None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The parts a service definition is made of: storage paths, providers, scaling, environment."""
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
@@ -10,6 +11,10 @@ PROVIDER_TYPES = ("minio", "s3", "onedata", "webdav", "rucio")
 SUPPORTED_IO_TYPES = ("minio", "s3", "webdav")
 INPUT_TYPES = ("minio", "webdav")
 DEFAULT_PROVIDER = "minio.default"
+# Kubernetes' rule for environment variable names (a shell's is stricter: no '-' or '.').
+ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+MAX_SCALE = 1000
+MAX_PORT = 65535
 
 
 def _scalar_text(value: Any) -> Any:
@@ -118,17 +123,29 @@ class MountPath(WireModel):
 
 
 class Synchronous(WireModel):
-    min_scale: int = Field(0, ge=0, description="Warm workers kept for synchronous calls.")
-    max_scale: int = Field(0, ge=0, description="Most workers; 0 means machine capacity.")
+    min_scale: int = Field(
+        0, ge=0, le=MAX_SCALE, description="Warm workers kept for synchronous calls."
+    )
+    max_scale: int = Field(
+        0, ge=0, le=MAX_SCALE, description="Most workers; 0 means machine capacity."
+    )
 
 
 class Expose(WireModel):
-    min_scale: int = Field(0, description="Replicas of an exposed service (not run by Sluice).")
-    max_scale: int = Field(0, description="Most replicas of an exposed service.")
-    api_port: Port = Field(0, description="Port an exposed service listens on; 0 = not exposed.")
-    cpu_threshold: int = Field(0, description="CPU percentage that scales an exposed service.")
+    min_scale: int = Field(
+        0, ge=0, le=MAX_SCALE, description="Replicas of an exposed service (not run by Sluice)."
+    )
+    max_scale: int = Field(
+        0, ge=0, le=MAX_SCALE, description="Most replicas of an exposed service."
+    )
+    api_port: Port = Field(
+        0, ge=0, le=MAX_PORT, description="Port an exposed service listens on; 0 = not exposed."
+    )
+    cpu_threshold: int = Field(
+        0, ge=0, le=100, description="CPU percentage that scales an exposed service."
+    )
     rewrite_target: bool = Field(False, description="Rewrite exposed paths to the root.")
-    nodePort: Port = Field(0, description="Node port of an exposed service.")
+    nodePort: Port = Field(0, ge=0, le=MAX_PORT, description="Node port of an exposed service.")
     default_command: bool = Field(False, description="Use the image's own command.")
     set_auth: bool = Field(False, description="Protect the exposed service with Basic auth.")
     health_path: str = Field("", description="Health check path of an exposed service.")
@@ -139,6 +156,18 @@ class Environment(WireModel):
     secrets: TextMap = Field(
         default_factory=dict, description="Secret variables; stored, never returned."
     )
+
+    @field_validator("variables", "secrets")
+    @classmethod
+    def _check_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_NAME.fullmatch(name):
+                shown = repr(name) if len(name) <= 40 else repr(name[:37]) + "..."
+                raise ValueError(
+                    f"{shown} is not a valid environment variable name: use letters, digits, "
+                    "'_', '-' and '.', not starting with a digit"
+                )
+        return value
 
 
 class MinIOProvider(WireModel):

@@ -29,7 +29,7 @@ from sluice.domain.parts import (
 from sluice.domain.quantity import is_valid_cpu, is_valid_memory, parse_cpu, parse_memory
 from sluice.domain.secrets import HIDDEN, hide
 from sluice.domain.volume import ServiceVolume
-from sluice.domain.wire import WireModel
+from sluice.domain.wire import WireModel, error_location
 from sluice.errors import Invalid
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -37,6 +37,9 @@ BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 MAX_NAME_LENGTH = 39
 LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_TIMEOUT = 30 * 24 * 3600
+MAX_ATTEMPTS = 100
+MAX_SCRIPT_LENGTH = 1 << 20  # what a Kubernetes ConfigMap holds
 # Written only when set, so OSCAR clients see no unfamiliar nulls.
 OPTIONAL_EXTRAS = (
     "federation",
@@ -100,8 +103,9 @@ class Service(WireModel):
     )
     script: str = Field(
         "",
-        description="Shell script run for each job (text, not a path). Required unless "
-        "`handler` is set.",
+        max_length=MAX_SCRIPT_LENGTH,
+        description="Shell script run for each job (text, not a path; at most 1,048,576 "
+        "characters, as a ConfigMap holds in OSCAR). Required unless `handler` is set.",
     )
     image_pull_secrets: list[str] = Field(
         default_factory=list, description="Registry secrets to pull the image."
@@ -129,10 +133,17 @@ class Service(WireModel):
         None, description="A managed volume to create (with `size`) or mount (by `name`)."
     )
     timeout: float | None = Field(
-        None, gt=0, description="Sluice: seconds a job may run before it is killed."
+        None,
+        gt=0,
+        le=MAX_TIMEOUT,
+        allow_inf_nan=False,
+        description="Sluice: seconds a job may run before it is killed (at most 30 days).",
     )
     max_attempts: int | None = Field(
-        None, ge=1, description="Sluice: attempts per job before it becomes a dead letter."
+        None,
+        ge=1,
+        le=MAX_ATTEMPTS,
+        description="Sluice: attempts per job before it becomes a dead letter.",
     )
     handler: str | None = Field(
         None,
@@ -323,7 +334,7 @@ def unsupported(service: Service) -> str:
 def describe_errors(exc: ValidationError, name: Any = None) -> str:
     lines = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
+        where = error_location(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required"

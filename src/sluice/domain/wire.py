@@ -3,13 +3,19 @@
 OSCAR decodes service JSON with Go's ``encoding/json``, which matches keys without regard to case
 and ignores unknown keys. Clients rely on that (oscar-cli sends ``environment.Variables``,
 cwl-oscar ``environment.variables``), so Sluice reads JSON the same way.
+
+Every value is also checked where it enters: text (map keys included) must be UTF-8 without NUL
+characters, numbers finite. A lone surrogate (JSON's ``"\\ud800"``) or ``Infinity`` would be
+stored, then fail every listing that writes it back out.
 """
 
 import logging
+import math
+import re
 import types
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from sluice.errors import Invalid
 
@@ -60,6 +66,66 @@ class WireModel(BaseModel):
                 matched[target] = value
         return matched
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = value_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored and sent back as UTF-8 JSON (and passed to a process)."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if _SURROGATE.search(text):
+        return "is not valid UTF-8 text (it contains a lone surrogate)"
+    return None
+
+
+def value_problem(value: Any) -> str | None:
+    """What in ``value`` cannot be stored, as ``['key'][0] contains a NUL character``; None
+    when all is well. Walks lists and maps without recursion; nested models checked themselves.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        problem = None
+        if isinstance(item, str):
+            problem = text_problem(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            problem = f"is {item}, not a finite number"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                key_problem = text_problem(key) if isinstance(key, str) else None
+                if key_problem:
+                    return f"{where + ': ' if where else ''}the name {_shown(key)} {key_problem}"
+                stack.append((f"{where}[{_shown(key)}]", child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+        if problem:
+            return f"{where} {problem}" if where else problem
+    return None
+
+
+def error_location(loc: tuple[int | str, ...]) -> str:
+    """``input.0.path`` for a validation error; map keys in it are the user's text, so they are
+    shown escaped (a lone surrogate could not even be written in the answer)."""
+    parts = (str(part) for part in loc)
+    return ".".join(
+        part if part.isprintable() and len(part) <= 40 else _shown(part) for part in parts
+    )
+
+
+def _shown(key: Any) -> str:
+    """A map key as it can be shown in a message: quoted, escaped, cut to 40 characters."""
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
 
 def unknown_fields(model: type[WireModel], data: Any, where: str = "") -> list[str]:
     """Dotted paths of the keys in ``data`` that ``model`` (and its nested models) ignore, such
@@ -108,7 +174,7 @@ def parse_wire(model: type[Model], data: Any, what: str) -> Model:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
+            where = error_location(error["loc"])
             message = str(error["msg"]).removeprefix("Value error, ")
             if error["type"] == "missing":
                 message = "is required"

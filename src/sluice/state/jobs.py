@@ -5,6 +5,7 @@ dead manager left Running go back to Pending on the next start, so nothing is lo
 """
 
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from sluice.state.database import Database
 from sluice.state.schema import jobs
 
 PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
+MAX_PAGE_DIGITS = 15
+_PAGE_TOKEN = re.compile(rf"[0-9]{{1,{MAX_PAGE_DIGITS}}}")
 SUMMARY_COLUMNS = [column for column in jobs.c if column.name not in ("payload", "log")]
 FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
@@ -307,10 +310,15 @@ def _remove(path: Path | None) -> None:
 
 
 def _page_offset(page: str) -> int:
+    """A page token is the offset this server returned: ASCII digits only (``str.isdigit``
+    takes "²" too), and small enough for the database (SQLite offsets are 64-bit)."""
     if not page:
         return 0
-    if not page.isdigit():
-        raise Invalid(f"page {page!r} is not a page token returned by this server")
+    if not _PAGE_TOKEN.fullmatch(page):
+        raise Invalid(
+            f"page: {page[:40]!r} is not a page token returned by this server "
+            f"(a whole number of at most {MAX_PAGE_DIGITS} digits)"
+        )
     return int(page)
 
 

@@ -50,7 +50,9 @@ def parse_webhook_event(body: Mapping[str, Any]) -> ObjectEvent | None:
     """The object a webhook body announces, or None for folders, deletes and internals."""
     event_type = body.get("event_type")
     message = body.get("message")
-    if event_type not in _FILE_EVENTS or not isinstance(message, Mapping):
+    if not isinstance(event_type, str) or event_type not in _FILE_EVENTS:
+        return None
+    if not isinstance(message, Mapping):
         return None
     entry = message.get("new_entry")
     if not isinstance(entry, Mapping) or entry.get("is_directory"):
@@ -66,8 +68,8 @@ def parse_webhook_event(body: Mapping[str, Any]) -> ObjectEvent | None:
         bucket=location[0],
         key=location[1],
         etag=entry_etag(entry),
-        size=int(size),
-        event_type=str(event_type),
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
+        event_type=event_type,
     )
 
 
@@ -114,12 +116,17 @@ def _chunk_id(chunk: Any) -> tuple[int, int, int] | None:
     if not isinstance(chunk, Mapping):
         return None
     fid = chunk.get("fid")
-    if isinstance(fid, Mapping):
-        return int(fid.get("volume_id", 0)), int(fid.get("file_key", 0)), int(fid.get("cookie", 0))
-    volume, _, needle = str(chunk.get("file_id", "")).partition(",")
     try:
+        if isinstance(fid, Mapping):
+            volume_id, file_key, cookie = (
+                fid.get("volume_id", 0),
+                fid.get("file_key", 0),
+                fid.get("cookie", 0),
+            )
+            return int(volume_id), int(file_key), int(cookie)
+        volume, _, needle = str(chunk.get("file_id", "")).partition(",")
         return int(volume), int(needle[:-8], 16), int(needle[-8:], 16)
-    except ValueError:
+    except (TypeError, ValueError, OverflowError):  # not a needle id: a malformed notification
         return None
 
 
@@ -129,13 +136,18 @@ def _bucket_and_key(path: str) -> tuple[str, str] | None:
     bucket, _, key = path[len(_BUCKETS_ROOT) :].partition("/")
     if not bucket or bucket.startswith(".") or not key or key.endswith("/"):
         return None
+    if not _is_text(path) or "\x00" in path:  # no store names an object so
+        return None
     if key.startswith(_INTERNAL_PREFIXES):
         return None
     return bucket, key
 
 
 def _chunks_etag(chunks: Sequence[Any]) -> str:
-    digests = [_md5_bytes(str(chunk.get("e_tag", ""))) for chunk in chunks]
+    digests = [
+        _md5_bytes(str(chunk.get("e_tag", "")) if isinstance(chunk, Mapping) else "")
+        for chunk in chunks
+    ]
     if len(digests) == 1:
         return digests[0].hex()
     joined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
@@ -150,6 +162,14 @@ def _md5_bytes(value: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return b""
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _b64_text(value: str) -> str:

@@ -1,5 +1,6 @@
 """``/system/services/{name}/deployment[/logs]`` and the exposed-service lifecycle routes."""
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -7,6 +8,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sluice.api.auth import AdminOnly, PlatformDep
 from sluice.errors import Invalid
+
+_TAIL_LINES = re.compile(r"-?[0-9]{1,18}")
 
 router = APIRouter(prefix="/system/services", dependencies=[AdminOnly], tags=["deployment"])
 
@@ -24,7 +27,8 @@ async def deployment_logs(
 ) -> dict[str, Any]:
     """The last lines (``tailLines``, at most 1000) of the service's latest jobs."""
     record = await run_in_threadpool(platform.services.get, name)
-    tail = int(tailLines) if tailLines.strip().lstrip("-").isdigit() else 0
+    # Anything but a plain number means the default, as before; isdigit() took "²" too.
+    tail = int(tailLines) if _TAIL_LINES.fullmatch(tailLines.strip()) else 0
     return await run_in_threadpool(
         platform.oscar.deployments.logs, record.service, timestamps, tail
     )

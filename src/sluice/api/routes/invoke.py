@@ -15,14 +15,91 @@ from sluice.domain.job import ObjectRef
 from sluice.domain.parts import DEFAULT_PROVIDER
 from sluice.errors import Invalid
 from sluice.supervisor.body import Body, is_blank
-from sluice.triggers.s3_events import is_storage_event, parse_storage_event, storage_event
+from sluice.triggers.s3_events import (
+    MAX_OBJECT_SIZE,
+    MAX_RECORDS,
+    STORAGE_SOURCES,
+    is_storage_event,
+    parse_storage_event,
+    storage_event,
+)
 
 router = APIRouter(tags=["invocation"])
 
 JOB_HEADER = "X-Sluice-Job"
 
+# The routes read their bodies themselves (any bytes are an input); these describe them in
+# /openapi.json, so clients and the fuzz suite know what to send.
+_RAW: dict[str, Any] = {
+    "schema": {"type": "string", "format": "binary"},
+}
+_S3_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "An S3/MinIO event notification: each ObjectCreated record starts a job.",
+    "required": ["Records"],
+    "properties": {
+        "Records": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_RECORDS,
+            "items": {
+                "type": "object",
+                "required": ["eventSource", "eventName", "s3"],
+                "properties": {
+                    "eventSource": {"type": "string", "enum": list(STORAGE_SOURCES)},
+                    "eventName": {"type": "string", "example": "s3:ObjectCreated:Put"},
+                    "eventTime": {"type": "string", "format": "date-time"},
+                    "s3": {
+                        "type": "object",
+                        "required": ["bucket", "object"],
+                        "properties": {
+                            "bucket": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                            },
+                            "object": {
+                                "type": "object",
+                                "required": ["key"],
+                                "properties": {
+                                    "key": {"type": "string", "description": "URL-encoded."},
+                                    "size": {
+                                        "type": "integer",
+                                        "minimum": 0,
+                                        "maximum": MAX_OBJECT_SIZE,
+                                    },
+                                    "eTag": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+JOB_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "An S3/MinIO event (JSON), or the job's input file (base64 or raw bytes).",
+        "content": {
+            "application/json": {"schema": _S3_EVENT},
+            "application/octet-stream": _RAW,
+        },
+    }
+}
+RUN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The input file of the call: base64, raw bytes or JSON.",
+        "content": {"application/octet-stream": _RAW, "application/json": {"schema": {}}},
+    }
+}
 
-@router.post("/job/{service}", status_code=201, dependencies=[ServiceCaller])
+
+@router.post(
+    "/job/{service}", status_code=201, dependencies=[ServiceCaller], openapi_extra=JOB_BODY
+)
 async def create_job(service: str, request: Request, platform: PlatformDep) -> Response:
     """Start a job. An S3/MinIO event notification runs the service on the objects it names;
     any other body (base64 or raw bytes) becomes the job's input file."""
@@ -59,7 +136,7 @@ async def _receive(request: Request, platform: Platform) -> Body:
 def _json_or_none(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         return None
 
 
@@ -75,7 +152,7 @@ def _submit_objects(platform: Platform, service: Any, event: dict[str, Any]) -> 
     return ids
 
 
-@router.post("/run/{service}", dependencies=[ServiceCaller])
+@router.post("/run/{service}", dependencies=[ServiceCaller], openapi_extra=RUN_BODY)
 async def run_service(service: str, request: Request, platform: PlatformDep) -> Response:
     """Run the service now. The body (base64-decoded when it is base64) is the input file; the
     answer is the single output file base64-encoded, several zipped then base64-encoded, or
