@@ -29,9 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import common
-from botocore.config import Config
 
 SERVICE = "bench"
 POOL_FULL = re.compile(r"[Cc]onnection pool is full")
@@ -57,19 +55,6 @@ def service_body(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def user_client(http: Any, pool: int) -> Any:
-    """boto3 built from what ``/system/config`` advertises, as a user's uploader would be."""
-    cfg = http.get("/system/config").json()["minio_provider"]
-    return boto3.client(
-        "s3",
-        endpoint_url=cfg["endpoint"],
-        aws_access_key_id=cfg["access_key"],
-        aws_secret_access_key=cfg["secret_key"],
-        region_name=cfg["region"],
-        config=Config(max_pool_connections=max(10, pool)),
-    )
-
-
 def upload(s3: Any, names: list[str], concurrency: int) -> dict[str, float]:
     """Upload one-byte files under ``in/``; when each upload was sent, by key."""
     sent: dict[str, float] = {}
@@ -86,11 +71,11 @@ def upload(s3: Any, names: list[str], concurrency: int) -> dict[str, float]:
 
 def sluice_round(args: argparse.Namespace) -> dict[str, Any]:
     """One measured run on a fresh ``sluice up``."""
-    with common.running_sluice() as server, server.client() as http:
+    with common.running_sluice(common.sluice_env(args)) as server, server.client() as http:
         common.create_service(http, service_body(args))
         if args.handler:
             common.wait_warm(http, SERVICE, args.workers)
-        s3 = user_client(http, args.concurrency)
+        s3 = common.sluice_s3_client(http, args.concurrency)
         ledger = common.Ledger(server.data_dir)
         # A few files first: clients, connections and the first job's imports are warm.
         upload(s3, [f"warm-{i:03d}.txt" for i in range(args.warmup)], args.concurrency)
@@ -241,6 +226,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument("--no-anchor", action="store_true", help="skip the Celery anchor")
     parser.add_argument("--timeout", type=float, default=600)
+    common.add_sluice_env_argument(parser)
     return parser.parse_args()
 
 
@@ -255,6 +241,7 @@ def main() -> None:
         "files": args.files,
         "concurrency": args.concurrency,
         "rounds": args.rounds,
+        "sluice_env": common.sluice_env(args),
     }
     if args.handler:
         config |= {"workers": args.workers, "batch_size": args.batch_size}

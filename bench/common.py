@@ -4,6 +4,7 @@ directly, CPU and memory accounting per process, timing helpers and the machine'
 Every server binds 127.0.0.1 on a free port and is stopped by its own pid.
 """
 
+import argparse
 import json
 import os
 import sqlite3
@@ -19,7 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psutil
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -132,6 +135,36 @@ def create_service(http: Any, body: dict[str, Any]) -> None:
     response = http.post("/system/services", json=body)
     if response.status_code >= 400:
         raise SystemExit(f"cannot create service {body['name']}: {response.text}")
+
+
+def sluice_s3_client(http: Any, pool: int = 10) -> Any:
+    """boto3 built from what ``/system/config`` advertises, as a user's uploader would be."""
+    cfg = http.get("/system/config").json()["minio_provider"]
+    return boto3.client(
+        "s3",
+        endpoint_url=cfg["endpoint"],
+        aws_access_key_id=cfg["access_key"],
+        aws_secret_access_key=cfg["secret_key"],
+        region_name=cfg["region"],
+        config=Config(max_pool_connections=max(10, pool)),
+    )
+
+
+def add_sluice_env_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sluice-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable for sluice up (repeatable), for example GOMEMLIMIT=64MiB",
+    )
+
+
+def sluice_env(args: argparse.Namespace) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in args.sluice_env]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit("--sluice-env takes NAME=VALUE")
+    return dict((name, value) for name, value in pairs)
 
 
 def wait_warm(http: Any, service: str, workers: int, timeout: float = 120) -> None:
