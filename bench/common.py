@@ -359,8 +359,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary_ms(samples: list[float]) -> dict[str, float]:
     return {
-        "p50_ms": 1000 * statistics.median(samples),
-        "p99_ms": 1000 * percentile(samples, 0.99),
+        "p50_ms": round(1000 * statistics.median(samples), 3),
+        "p99_ms": round(1000 * percentile(samples, 0.99), 3),
     }
 
 
