@@ -8,7 +8,7 @@ import httpx
 import pytest
 from oscar_python.client import Client
 from tests.e2e.helpers import statuses, wait_for
-from tests.sluice_process import SluiceProcess
+from tests.sluice_process import SluiceProcess, readable_by_jobs
 
 MODEL = """
 def load(context):
@@ -26,7 +26,7 @@ def handle(input_path, output_dir, state):
 
 @pytest.fixture(scope="module")
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("code")
+    folder = readable_by_jobs(tmp_path_factory.mktemp("code"))
     (folder / "model.py").write_text(textwrap.dedent(MODEL))
     return folder
 
@@ -95,13 +95,15 @@ def test_a_script_service_is_ready_on_demand(oscar: Client, http: httpx.Client) 
 
 
 def test_warm_workers_make_a_handler_ready(http: httpx.Client, code: Path) -> None:
-    assert http.post("/system/services", json=handler_service("warm", code, "model:load", 1))
+    created = http.post("/system/services", json=handler_service("warm", code, "model:load", 1))
+    assert created.status_code == 201, created.text
     ready = wait_for(
         lambda: (s := state(http, "warm"))["state"] == "ready" and s, what="a warm worker"
     )
     assert ready["active_instances"] == 1 and ready["affected_instances"] == 0
 
-    assert http.post("/system/services", json=handler_service("cold", code, "model:load", 0))
+    created = http.post("/system/services", json=handler_service("cold", code, "model:load", 0))
+    assert created.status_code == 201, created.text
     cold = state(http, "cold")
     assert (cold["state"], cold["active_instances"]) == ("ready", 0)
     assert "zero" in cold["reason"]
@@ -115,9 +117,9 @@ def test_workers_that_cannot_start_are_not_ready(http: httpx.Client, code: Path)
         f"{http.base_url}/run/broken", content=b"x", headers={"Authorization": f"Bearer {token}"}
     )
     assert call.status_code == 500
-    status = state(http, "broken")
-    assert status["state"] == "pending" and status["active_instances"] == 0
-    assert "Sluice log" in status["reason"]
+    status = state(http, "broken")  # the start failed: said so, with why
+    assert status["state"] == "failed" and status["active_instances"] == 0
+    assert status["reason"].startswith("Workers cannot start: worker for handler")
 
 
 def test_the_listing_includes_deployments_on_request(http: httpx.Client) -> None:

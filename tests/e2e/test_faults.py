@@ -124,7 +124,9 @@ def test_a_locked_database_delays_but_loses_nothing(
     http: httpx.Client, s3: Any, sluice_server: SluiceProcess
 ) -> None:
     copier(http, "locked")
-    database = sqlite3.connect(sluice_server.data_dir / "sluice.db", timeout=30)
+    database = sqlite3.connect(
+        sluice_server.data_dir / "sluice.db", timeout=30, check_same_thread=False
+    )
     database.execute("BEGIN EXCLUSIVE")
     released = threading.Timer(12, database.rollback)
     released.start()

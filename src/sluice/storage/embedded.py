@@ -62,8 +62,11 @@ class EmbeddedSeaweedFS:
         webhook_token: str | None = None,
         weed_binary: Path | None = None,
         allowed_origins: Sequence[str] = (),
+        memory_limit: str = "128MiB",
     ) -> None:
+        """``memory_limit``: the store's soft heap limit (Go's ``GOMEMLIMIT`` syntax)."""
         self._root = data_dir.resolve() / "seaweedfs"
+        self._memory_limit = memory_limit
         self._host = host
         self._s3_port = s3_port
         self._webhook_url = webhook_url
@@ -193,7 +196,9 @@ class EmbeddedSeaweedFS:
             "timeout_seconds = 30\n"
             "max_retries = 10\n"
             "backoff_seconds = 1\n"
-            "max_backoff_seconds = 30\n",
+            "max_backoff_seconds = 30\n"
+            # Several at once: uploads arrive faster than one sender delivers their events.
+            "workers = 16\n",
         )
 
     def _launch(self, binary: Path) -> None:
@@ -223,6 +228,9 @@ class EmbeddedSeaweedFS:
             AWS_SECRET_ACCESS_KEY=self.credentials.secret_key,
             TMPDIR=str(self._root / "tmp"),
         )
+        # Go's collector keeps the heap near this (soft) limit, instead of holding on to the
+        # peak of a large upload: an edge device cannot spare the difference.
+        env.setdefault("GOMEMLIMIT", self._memory_limit)
         return env
 
     def _command(self, binary: Path) -> list[str]:

@@ -54,6 +54,9 @@ def build_s3_client(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"max_attempts": max_attempts, "mode": "standard"},
+        # As many connections as jobs may stage at once (boto3's 10 makes it drop and reopen
+        # them under load: "connection pool is full").
+        max_pool_connections=64,
         # Newer botocore adds CRC trailers by default, which older MinIO/Ceph releases reject.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",

@@ -8,6 +8,32 @@ from pathlib import Path
 
 from sluice.supervisor.paths import output_files
 
+COMPRESSED = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".zip",
+        ".gz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".mp4",
+        ".mkv",
+        ".webm",
+        ".mp3",
+        ".ogg",
+        ".flac",
+        ".npz",
+        ".parquet",
+        ".avif",
+        ".heic",
+    }
+)
+
 
 def encode_response(output_dir: Path, text: str) -> bytes:
     files = list(output_files(output_dir))
@@ -17,6 +43,8 @@ def encode_response(output_dir: Path, text: str) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path, name in files:
-                archive.write(path, name)
+                # Deflating a PNG, a JPEG or a zip again costs time and saves nothing.
+                stored = path.suffix.lower() in COMPRESSED
+                archive.write(path, name, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
         return base64.b64encode(buffer.getvalue())
     return text.encode()

@@ -48,6 +48,19 @@ class EventRouter:
                 ]
             return self._watchers
 
+    def unwatched(self, provider: str, bucket: str, key: str) -> bool:
+        """True when no service watches the path, known without reading anything (False
+        when the watchers must first be read again): lets the event route answer at once
+        for the many events of outputs that no service watches."""
+        with self._lock:
+            watchers = self._watchers
+        if watchers is None:
+            return False
+        return not any(
+            watch.storage_provider == provider and relative_name(watch, bucket, key) is not None
+            for _service, watch in watchers
+        )
+
     def route(
         self,
         provider: str,

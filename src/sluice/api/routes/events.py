@@ -30,8 +30,8 @@ async def seaweedfs_event(
     except ValueError:
         raise Invalid("event body is not JSON") from None
     event = parse_webhook_event(body) if isinstance(body, dict) else None
-    if event is None:
-        return "ignored"
+    if event is None or platform.router.unwatched(DEFAULT_PROVIDER, event.bucket, event.key):
+        return "ignored"  # most often a job's own output: no thread, no database
     jobs = await run_in_threadpool(
         platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
     )
