@@ -386,6 +386,8 @@ def median_of(rounds: list[dict[str, Any]], spread: bool = True) -> dict[str, An
             continue
         values = [r[key] for r in rounds if _is_number(r.get(key))]
         if not values:
+            if all(r.get(key) == first for r in rounds):
+                medians[key] = first  # a setting or a null, the same in every round
             continue
         medians[key] = round(statistics.median(values), 3)
         if spread and min(values) != max(values):

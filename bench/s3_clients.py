@@ -10,7 +10,7 @@ same run: boto3 built as Sluice builds it (``sluice.storage.s3.build_s3_client``
   operation is reported beside it (the server's cost, the same work for every client).
 - concurrent: ``--threads`` threads sharing one client, ``--concurrent-ops`` PUTs then GETs:
   operations/s, CPU per operation, and the urllib3 "Connection pool is full" warnings the
-  client logged (boto3 and minio keep 10 connections by default; obstore has no such pool).
+  client logged, beside the client's pool size (obstore's has no fixed size).
 
 Each client library's anchor is the others in the same run, on the same store.
 
@@ -41,6 +41,7 @@ class Boto3:
 
     def __init__(self, store: Any) -> None:
         self._client = common.store_client(store)
+        self.pool_size: int | None = self._client.meta.config.max_pool_connections
 
     def put(self, key: str, data: bytes) -> None:
         self._client.put_object(Bucket=BUCKET, Key=key, Body=data)
@@ -59,6 +60,7 @@ class Obstore:
 
         creds = store.credentials
         self._obstore = obstore
+        self.pool_size: int | None = None  # reqwest's pool: no fixed size, no discards
         self._store = S3Store(
             BUCKET,
             endpoint=store.endpoint,
@@ -91,6 +93,8 @@ class MinioClient:
             secure=False,
             region="us-east-1",
         )
+        pool = getattr(self._client, "_http", None)
+        self.pool_size = getattr(pool, "connection_pool_kw", {}).get("maxsize", 10)
 
     def put(self, key: str, data: bytes) -> None:
         self._client.put_object(BUCKET, key, io.BytesIO(data), len(data))
@@ -156,7 +160,7 @@ def concurrent(client: Any, size: int, threads: int, ops: int) -> dict[str, Any]
     keys = [f"{client.name}/conc-{size}/{i:06d}" for i in range(ops)]
     warnings = PoolWarnings()
     logging.getLogger("urllib3.connectionpool").addHandler(warnings)
-    out: dict[str, Any] = {"threads": threads}
+    out: dict[str, Any] = {"threads": threads, "pool_size": client.pool_size}
     try:
         for op in ("put", "get"):
             call = (lambda k: client.put(k, data)) if op == "put" else client.get
