@@ -80,8 +80,9 @@ def sluice_round(args: argparse.Namespace) -> dict[str, Any]:
         # A few files first: clients, connections and the first job's imports are warm.
         upload(s3, [f"warm-{i:03d}.txt" for i in range(args.warmup)], args.concurrency)
         ledger.wait_done(SERVICE, args.warmup, args.timeout)
-        manager = common.manager_pid(server)
-        cpu = common.StackCpu(manager, common.weed_pid(server))
+        manager, store = common.manager_pid(server), common.weed_pid(server)
+        idle = common.idle_cpu_ms_per_s({"manager": manager, "object_store": store}, args.idle_s)
+        cpu = common.StackCpu(manager, store)
         cpu.start()
         started = time.time()
         sent = upload(s3, [f"f{i:05d}.txt" for i in range(args.files)], args.concurrency)
@@ -94,6 +95,7 @@ def sluice_round(args: argparse.Namespace) -> dict[str, Any]:
         ledger.close()
         warnings = len(POOL_FULL.findall(server.log_path.read_text(errors="replace")))
     return sluice_result(args, sent, times, counts, uploads_s, spent, at_last_job) | {
+        "idle_cpu_ms_per_s": idle,
         "manager_tail_s": round(tail_s, 2),
         "manager_log_pool_full_warnings": warnings,
     }
@@ -162,6 +164,7 @@ def celery_anchor(args: argparse.Namespace) -> dict[str, Any]:
     argv = [sys.executable, str(common.BENCH / "peers" / "celery_s3.py")]
     argv += ["--files", str(args.files), "--concurrency", str(args.concurrency)]
     argv += ["--workers", str(args.celery_workers), "--timeout", str(args.timeout)]
+    argv += ["--idle-s", str(args.idle_s)]
     if args.handler:
         argv.append("--python-task")
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -223,6 +226,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--service-memory", default="32Mi")
     parser.add_argument("--warmup", type=int, default=4, help="files before measuring")
     parser.add_argument("--rounds", type=int, default=1, help="Sluice and anchor, alternating")
+    parser.add_argument("--idle-s", type=float, default=3, help="idle CPU sample before")
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument("--no-anchor", action="store_true", help="skip the Celery anchor")
     parser.add_argument("--timeout", type=float, default=600)

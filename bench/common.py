@@ -319,6 +319,17 @@ class StackCpu:
         }
 
 
+def idle_cpu_ms_per_s(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """CPU ms per second each process spends over ``seconds`` of doing nothing asked of it
+    (its background work: timers, heartbeats, a garbage collector near its limit)."""
+    before = {name: cpu_of(pid).own for name, pid in pids.items()}
+    time.sleep(seconds)
+    return {
+        name: round(1000 * (cpu_of(pid).own - before[name]) / seconds, 1)
+        for name, pid in pids.items()
+    }
+
+
 def wait_quiet(pid: int, window_s: float = 0.5, quiet_ms: float = 15, timeout: float = 30) -> float:
     """Wait until a process spends under ``quiet_ms`` of CPU in ``window_s`` (its tail of work,
     such as events still queued for it, is done); returns the seconds waited."""

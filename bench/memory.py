@@ -11,8 +11,9 @@ sum, at three points of one run:
    downloads it and uploads its copy).
 
 Each point is read ``--settle`` seconds after the phase ends. RSS and the peak RSS so far
-(VmHWM) are reported beside PSS; jobs or workers alive at a point are summed apart. The
-anchor is the idle point of the same run.
+(VmHWM) are reported beside PSS; jobs or workers alive at a point are summed apart, and so
+is the CPU the manager and the store spent while settling (a store's heap capped too tightly
+shows up there as a collector that never rests). The anchor is the idle point of the same run.
 
     .venv/bin/python bench/memory.py --files 500 --large-mb 200
 """
@@ -46,6 +47,12 @@ def process_memory(pid: int) -> dict[str, float]:
         "rss_mib": round(common.rss_kib(pid) / 1024, 1),
         "peak_rss_mib": round(peak_rss_kib(pid) / 1024, 1),
     }
+
+
+def settle_and_read(manager: int, store: int, seconds: float) -> dict[str, Any]:
+    """Wait ``seconds`` (measuring the CPU the two spend meanwhile), then read the memory."""
+    idle = common.idle_cpu_ms_per_s({"manager": manager, "object_store": store}, seconds)
+    return point(manager, store) | {"cpu_ms_per_s_while_settling": idle}
 
 
 def point(manager: int, store: int) -> dict[str, Any]:
@@ -126,16 +133,13 @@ def main() -> None:
     durations: dict[str, float] = {}
     with common.running_sluice(common.sluice_env(args)) as server, server.client() as http:
         manager, store = common.manager_pid(server), common.weed_pid(server)
-        time.sleep(args.settle)
-        points["idle"] = point(manager, store)
+        points["idle"] = settle_and_read(manager, store, args.settle)
         s3 = common.sluice_s3_client(http, args.concurrency)
         ledger = common.Ledger(server.data_dir)
         durations["files_s"] = round(small_files(http, s3, ledger, args), 2)
-        time.sleep(args.settle)
-        points["after_files"] = point(manager, store)
+        points["after_files"] = settle_and_read(manager, store, args.settle)
         durations["large_upload_s"] = round(large_upload(s3, ledger, args), 2)
-        time.sleep(args.settle)
-        points["after_large"] = point(manager, store)
+        points["after_large"] = settle_and_read(manager, store, args.settle)
         ledger.close()
     idle = points["idle"]["manager_plus_store_pss_mib"]
     growth = {

@@ -181,7 +181,14 @@ def wait_ready(proc: subprocess.Popen[bytes], workers: int, timeout: float = 60)
         result.get(timeout=timeout)
 
 
-def run(files: int, concurrency: int, workers: int, python_task: bool, timeout: float) -> dict:
+def run(
+    files: int,
+    concurrency: int,
+    workers: int,
+    python_task: bool,
+    timeout: float,
+    idle_s: float = 3,
+) -> dict[str, Any]:
     """One measured run on fresh servers."""
     with (
         tempfile.TemporaryDirectory(prefix="celery-bench-") as tmp,
@@ -195,6 +202,10 @@ def run(files: int, concurrency: int, workers: int, python_task: bool, timeout: 
         with celery_worker(Path(tmp), broker, store, workers) as worker:
             wait_ready(worker, workers)
             assert store.pid is not None
+            idle = common.idle_cpu_ms_per_s(
+                {"celery_main": worker.pid, "object_store": store.pid, "redis": redis_pid},
+                idle_s,
+            )
             cpu = common.StackCpu(worker.pid, store.pid, {"redis": redis_pid})
             cpu.start()
             uploaded, results = upload_and_enqueue(s3, files, concurrency, python_task)
@@ -212,6 +223,7 @@ def run(files: int, concurrency: int, workers: int, python_task: bool, timeout: 
         **common.latency_ms("upload_to_output", (done[k]["finished"] - uploaded[k] for k in done)),
         "cpu_s": common.rounded(spent),
         "cpu_ms_per_file": common.rounded(common.per_file_ms(spent, files), 2),
+        "idle_cpu_ms_per_s": idle,
     }
 
 
@@ -254,13 +266,16 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="celery pool processes")
     parser.add_argument("--python-task", action="store_true", help="copy in Python, no script")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--idle-s", type=float, default=3, help="idle CPU sample before")
     return parser.parse_args()
 
 
 def main() -> None:
     args = arguments()
     load = common.conditions()
-    result = run(args.files, args.concurrency, args.workers, args.python_task, args.timeout)
+    result = run(
+        args.files, args.concurrency, args.workers, args.python_task, args.timeout, args.idle_s
+    )
     common.report({"workers": args.workers, "python_task": args.python_task, **result}, load)
 
 
