@@ -8,13 +8,12 @@ uploaded images; the baseline blurs the same images in a loop in one process.
 """
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from common import FACES, running_sluice
+from common import FACES, conditions, report, running_sluice
 from tests.e2e.helpers import keys_under, s3_client
 
 TIMEOUT = 300
@@ -81,6 +80,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=60)
     args = parser.parse_args()
     images = image_files(args.images)
+    load = conditions()
     result: dict[str, Any] = {"images": args.images}
     with running_sluice() as server, server.client() as http:
         for service in services():
@@ -98,7 +98,7 @@ def main() -> None:
     result["handler_vs_script"] = (
         result["handler_service_images_per_s"] / result["script_service_images_per_s"]
     )
-    print(json.dumps(result, indent=2))
+    report(result, load)
 
 
 if __name__ == "__main__":
