@@ -138,7 +138,7 @@ def test_what_sluice_writes_is_private(tmp_path: Path) -> None:
     finally:
         server.stop()
     # Others may pass through (not list) the folders where sandboxed jobs' folders are.
-    passable = {data, data / "jobs", data / "runs", data / "workers"}
+    passable = {data, data / "jobs", data / "runs", data / "workers", data / "volumes"}
     assert stat.S_IMODE(data.stat().st_mode) == 0o711
     for path in [data / "sluice.db", data / "admin-password", data / "secret.key"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -144,3 +144,20 @@ def test_reconciliation_finds_uploads_that_have_no_job(
     assert platform.reconciler.run_once() == 0
     [job] = wait_status(platform, "echo", JobStatus.SUCCEEDED, 1)
     assert job.source is not None and job.source.key == "in/missed.txt"
+
+
+def test_a_stored_service_no_longer_valid_does_not_break_the_list(
+    api: TestClient, platform: Platform
+) -> None:
+    """A definition saved before a rule existed (here: a variable name with '=')."""
+    api.post("/system/services", json=service_body("good"))
+    api.post("/system/services", json=service_body("old"))
+    store = platform.services._store
+    stored = store.get("old")
+    stored.definition["environment"]["variables"] = {"A=B": "1"}
+    store.replace("old", stored.definition)
+    platform.services._cache.clear()
+    assert [s["name"] for s in api.get("/system/services").json()] == ["good"]
+    broken = api.get("/system/services/old")
+    assert broken.status_code == 400 and "as stored" in broken.text
+    assert api.delete("/system/services/old").status_code == 204

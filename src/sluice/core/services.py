@@ -9,10 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from sluice.domain.secrets import keep_hidden
-from sluice.domain.service import Service, ServiceRecord, parse_service
+from sluice.domain.service import Service, ServiceRecord, describe_errors, parse_service
 from sluice.domain.wire import unknown_fields
-from sluice.errors import Conflict, NotFound
+from sluice.errors import Conflict, Invalid, NotFound
 from sluice.state.services import ServiceStore, StoredService
 
 log = logging.getLogger(__name__)
@@ -113,16 +115,28 @@ class ServiceManager:
         return True
 
     def list(self) -> list[ServiceRecord]:
-        return [_to_record(stored) for stored in self._store.all()]
+        """Every service that is valid as stored. One a newer Sluice no longer accepts (saved
+        before a rule was added) is left out and logged, not allowed to break the list."""
+        records = []
+        for stored in self._store.all():
+            try:
+                records.append(_to_record(stored))
+            except Invalid as exc:
+                log.error("service %s as stored is not valid any more (%s)", stored.name, exc)
+        return records
 
     def all_definitions(self) -> "builtins.list[Service]":
         return [record.service for record in self.list()]
 
     def delete(self, name: str) -> None:
-        old = self.get(name)
+        """Delete it, also when what is stored is no longer a valid service."""
+        try:
+            old = self.get(name).service
+        except Invalid:
+            old = Service.model_construct(name=name)
         self._store.remove(name)
         log.info("deleted service %s", name)
-        self._notify(old.service, None)
+        self._notify(old, None)
 
     def token_matches(self, name: str, token: str) -> bool:
         try:
@@ -160,5 +174,9 @@ def _stored_definition(service: Service) -> dict[str, Any]:
 
 
 def _to_record(stored: StoredService) -> ServiceRecord:
-    service = Service.model_validate({**stored.definition, "token": stored.token})
+    try:
+        service = Service.model_validate({**stored.definition, "token": stored.token})
+    except ValidationError as exc:
+        problems = describe_errors(exc, stored.name)
+        raise Invalid(f"{problems}\n(as stored; update the service or delete it)") from None
     return ServiceRecord(service, stored.token, stored.owner, stored.created_at)

@@ -50,7 +50,7 @@ class Sandbox:
         ``die_with_parent`` it is killed when the thread that started it ends (the kernel ties
         that signal to the thread): right for a job its thread waits for, wrong for a worker
         that outlives the thread that started it (a worker leaves when its stdin closes)."""
-        wrapped = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        wrapped = [self.bwrap, *_read_only_root(), "--dev", "/dev", "--proc", "/proc"]
         wrapped += ["--tmpfs", "/tmp"]  # noqa: S108 (the job's own, empty /tmp)
         mounts = list(mounts)
         for folder in [*self.hidden, *_places_for(mounts)]:
@@ -83,21 +83,34 @@ class Sandbox:
                 os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
+_OWN = frozenset({"dev", "proc", "tmp"})  # the sandbox makes these its own
+
+
+def _read_only_root() -> list[str]:
+    """The machine's top-level folders, each bound read-only into the sandbox's own root (not
+    ``/`` as one bind), so that a mount at a path the machine lacks (``/data``) has a place."""
+    arguments: list[str] = []
+    for entry in sorted(os.scandir("/"), key=lambda e: e.name):
+        path = f"/{entry.name}"
+        if entry.name in _OWN:
+            continue
+        if entry.is_symlink():
+            arguments += ["--symlink", os.readlink(path), path]
+        elif entry.is_dir() or entry.is_file():
+            arguments += ["--ro-bind", path, path]
+    return arguments
+
+
 def _places_for(mounts: list[Mount]) -> list[Path]:
-    """Empty folders to lay over the read-only root so that a mount elsewhere than its host
-    path has a place: the nearest existing folder above a target that does not exist yet
-    (``/mnt`` for ``/mnt/data``)."""
+    """Empty folders to lay over read-only ones so that a mount elsewhere than its host path
+    has a place: the nearest existing folder above a target that does not exist yet (``/mnt``
+    for ``/mnt/data``; none for ``/data``, made in the sandbox's own root)."""
     places: list[Path] = []
     for mount in mounts:
         if mount.target is None or mount.target.exists():
             continue
         above = next(p for p in mount.target.parents if p.exists())
-        if above == Path("/"):
-            raise BackendError(
-                f"volume mount path {mount.target} needs a folder that exists above it "
-                "(such as /mnt) in the process runtime's sandbox"
-            )
-        if above not in places:
+        if above != Path("/") and above not in places:
             places.append(above)
     return places
 
