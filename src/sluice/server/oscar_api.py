@@ -1,6 +1,8 @@
 """The parts behind the rest of OSCAR's API (buckets, status, execution log, metrics,
 deployments, volumes), built from what ``build_platform`` already made."""
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -107,13 +109,25 @@ def _s3(object_store: MinIOProvider) -> S3Provider:
     )
 
 
+STORE_COUNTS_SECONDS = 30.0  # counting lists every bucket: do it at most this often
+
+
 def _counts_or_zero(counts: Callable[[], StoreCounts]) -> Callable[[], StoreCounts]:
-    """Status still answers when the object store does not (OSCAR's leaves the counts at 0)."""
+    """Status still answers when the object store does not (OSCAR's leaves the counts at 0),
+    and does not list every bucket each time it is asked (the dashboard polls it): the counts
+    are at most ``STORE_COUNTS_SECONDS`` old."""
+    kept: list[tuple[float, StoreCounts]] = []
+    lock = threading.Lock()
 
     def safe() -> StoreCounts:
-        try:
-            return counts()
-        except StorageError:
-            return StoreCounts(0, 0)
+        with lock:
+            if kept and time.monotonic() - kept[0][0] < STORE_COUNTS_SECONDS:
+                return kept[0][1]
+            try:
+                found = counts()
+            except StorageError:
+                return StoreCounts(0, 0)
+            kept[:] = [(time.monotonic(), found)]
+            return found
 
     return safe
