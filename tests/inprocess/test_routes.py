@@ -161,3 +161,17 @@ def test_a_stored_service_no_longer_valid_does_not_break_the_list(
     broken = api.get("/system/services/old")
     assert broken.status_code == 400 and "as stored" in broken.text
     assert api.delete("/system/services/old").status_code == 204
+
+
+def test_the_listing_says_what_each_service_says(api: TestClient) -> None:
+    """The listing is built from per-version encodings; it must match the single answers."""
+    for name in ("alpha", "beta", "gamma"):
+        api.post("/system/services", json=service_body(name, environment={"secrets": {"S": "x"}}))
+    api.put("/system/services", json=service_body("beta", memory="128Mi"))  # a new version
+    listed = api.get("/system/services").json()
+    assert listed == [
+        api.get(f"/system/services/{name}").json() for name in ("alpha", "beta", "gamma")
+    ]
+    assert listed[1]["memory"] == "128Mi"
+    with_deployments = api.get("/system/services", params={"include": "deployment"}).json()
+    assert all("deployment" in service for service in with_deployments)

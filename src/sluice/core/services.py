@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,6 +49,7 @@ class ServiceManager:
     ) -> None:
         self._store = store
         self._cache: dict[str, tuple[float, ServiceRecord]] = {}
+        self._listed: dict[str, tuple[datetime, ServiceRecord]] = {}  # by name, as last read
         self._cache_lock = threading.Lock()
         self._checkers: list[Checker] = []
         self._preparers = list(preparers)
@@ -115,15 +117,23 @@ class ServiceManager:
         return True
 
     def list(self) -> list[ServiceRecord]:
-        """Every service that is valid as stored. One a newer Sluice no longer accepts (saved
-        before a rule was added) is left out and logged, not allowed to break the list."""
-        records = []
-        for stored in self._store.all():
+        """Every service that is valid as stored, by name. Definitions are parsed again only
+        when they changed (listing thousands stays cheap). One a newer Sluice no longer accepts
+        (saved before a rule was added) is left out and logged, not allowed to break the list."""
+        versions = self._store.versions()
+        with self._cache_lock:
+            known = dict(self._listed)
+        stale = [name for name, at in versions.items() if known.get(name, (None,))[0] != at]
+        for stored in self._store.some(stale):
             try:
-                records.append(_to_record(stored))
+                known[stored.name] = (stored.updated_at, _to_record(stored))
             except Invalid as exc:
+                known.pop(stored.name, None)
                 log.error("service %s as stored is not valid any more (%s)", stored.name, exc)
-        return records
+        current = {name: known[name] for name in sorted(versions) if name in known}
+        with self._cache_lock:
+            self._listed = current
+        return [record for _at, record in current.values()]
 
     def all_definitions(self) -> "builtins.list[Service]":
         return [record.service for record in self.list()]

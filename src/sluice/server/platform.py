@@ -1,6 +1,7 @@
 """The composition root: builds every long-lived part of a running Sluice from its settings."""
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Platform:
 
     def start(self) -> None:
         """Start background work: job dispatch, reconciliation, object-store supervision."""
+        # Parse every stored service once now, not in the first client's listing.
+        threading.Thread(target=self.services.list, name="warm-services", daemon=True).start()
         self.jobs.start()
         self.reconciler.start()
         if self.store_watchdog is not None:

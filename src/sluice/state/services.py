@@ -66,6 +66,20 @@ class ServiceStore:
             rows = conn.execute(select(services).order_by(services.c.name)).mappings().all()
         return [self._opened(row) for row in rows]
 
+    def versions(self) -> dict[str, datetime]:
+        """Every service's name and when it last changed: cheap, to tell what to read again."""
+        with self._db.read() as conn:
+            rows = conn.execute(select(services.c.name, services.c.updated_at)).all()
+        return {name: _utc(updated) for name, updated in rows}
+
+    def some(self, names: list[str]) -> list[StoredService]:
+        found: list[StoredService] = []
+        with self._db.read() as conn:
+            for start in range(0, len(names), 500):
+                query = select(services).where(services.c.name.in_(names[start : start + 500]))
+                found.extend(self._opened(row) for row in conn.execute(query).mappings())
+        return found
+
     def seal_all(self) -> int:
         """Seal what a database written before encryption holds in clear; how many rows."""
         if self._box is None:

@@ -1,6 +1,5 @@
 """``/system/services``: OSCAR's service management endpoints."""
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -70,8 +69,13 @@ async def list_services(platform: PlatformDep, include: str = "") -> Response:
 
 
 def _listing(platform: Platform, include: str) -> bytes:
-    wire = [_wire(platform, record, include) for record in platform.services.list()]
-    return json.dumps(wire, separators=(",", ":")).encode()
+    with_deployment = "deployment" in include.split(",")
+    views = platform.oscar.service_views
+    return (
+        b"["
+        + b",".join(views.wire_json(record, with_deployment) for record in platform.services.list())
+        + b"]"
+    )
 
 
 @router.get("/services/{name}", responses=ONE_SERVICE)
