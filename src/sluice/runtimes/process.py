@@ -19,7 +19,6 @@ from sluice.errors import BackendError
 from sluice.procs import (
     FIRST_POLL,
     KILL_GRACE,
-    POLL_INTERVAL,
     ExitWatch,
     ProcessTree,
     become_subreaper,
@@ -27,6 +26,10 @@ from sluice.procs import (
 )
 from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
 from sluice.runtimes.sandbox import Sandbox
+
+# Seconds between samples of a long job's memory, at most: each sample walks its process tree
+# in /proc, and with dozens of jobs running, sampling every 50 ms takes CPU from everything.
+SAMPLE_CEILING = 0.5
 
 
 class _Log:
@@ -125,7 +128,7 @@ class _Job:
 
     def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
         """Until the leader exits (noticed at once) or breaks a limit (looked at between
-        samples: soon after the start, then every POLL_INTERVAL)."""
+        samples: soon after the start, then less and less often, up to SAMPLE_CEILING)."""
         interval = FIRST_POLL
         while not self._exit.wait(interval):
             tree.refresh()
@@ -134,7 +137,7 @@ class _Job:
             verdict = self._check(time.monotonic() - started)
             if verdict is not None:
                 return verdict
-            interval = min(interval * 2, POLL_INTERVAL)
+            interval = min(interval * 2, SAMPLE_CEILING)
         return None
 
     def _check(self, elapsed: float) -> _Verdict | None:
