@@ -81,7 +81,12 @@ BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(basic_scheme)]
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def get_platform(request: Request) -> Platform:
+# The dependencies below are coroutines on purpose: FastAPI runs a plain function on a worker
+# thread, a hop each request would pay; they only compare what is in memory (a service's token
+# comes from a short-lived cache, read from the database on a miss).
+
+
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
@@ -112,12 +117,12 @@ def _admin_login(request: Request, platform: Platform, basic: HTTPBasicCredentia
     return False
 
 
-def require_admin(request: Request, platform: PlatformDep, basic: BasicCredentials) -> None:
+async def require_admin(request: Request, platform: PlatformDep, basic: BasicCredentials) -> None:
     if basic is None or not _admin_login(request, platform, basic):
         raise HTTPException(401, "invalid or missing admin credentials", headers=CHALLENGE)
 
 
-def require_service_caller(
+async def require_service_caller(
     service: str,
     request: Request,
     platform: PlatformDep,

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +42,7 @@ class Sandbox:
     hidden: tuple[Path, ...]  # folders that jobs see empty: the data dir
     user: JobUser | None  # whom jobs run as; None: Sluice's own user
     network: bool = True
+    setpriv: str = field(default_factory=lambda: shutil.which("setpriv") or "")
 
     def command(
         self, argv: list[str], cwd: Path, mounts: Iterable[Mount], *, die_with_parent: bool = True
@@ -50,7 +51,8 @@ class Sandbox:
         ``die_with_parent`` it is killed when the thread that started it ends (the kernel ties
         that signal to the thread): right for a job its thread waits for, wrong for a worker
         that outlives the thread that started it (a worker leaves when its stdin closes)."""
-        wrapped = [self.bwrap, *_read_only_root(), "--dev", "/dev", "--proc", "/proc"]
+        wrapped = [*self._as_job_user(), self.bwrap, *_read_only_root(), "--dev", "/dev"]
+        wrapped += ["--proc", "/proc"]
         wrapped += ["--tmpfs", "/tmp"]  # noqa: S108 (the job's own, empty /tmp)
         mounts = list(mounts)
         for folder in [*self.hidden, *_places_for(mounts)]:
@@ -67,10 +69,18 @@ class Sandbox:
         return wrapped
 
     def popen_options(self) -> dict[str, Any]:
-        """What ``subprocess.Popen`` needs to start the sandbox as the job user."""
-        if self.user is None:
+        """What ``subprocess.Popen`` needs to start the sandbox as the job user: nothing when
+        ``setpriv`` switches to it (then Popen can vfork instead of copying the manager: 8 ms a
+        start, not 40), the user otherwise."""
+        if self.user is None or self.setpriv:
             return {}
         return {"user": self.user.uid, "group": self.user.gid, "extra_groups": []}
+
+    def _as_job_user(self) -> list[str]:
+        if self.user is None or not self.setpriv:
+            return []
+        user = self.user
+        return [self.setpriv, f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups"]
 
     def hand_over(self, folder: Path) -> None:
         """Make ``folder`` (a job's) the job user's, so the job can read and write in it."""

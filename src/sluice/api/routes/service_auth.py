@@ -20,5 +20,5 @@ async def authorize(
     """200 for the admin or the service's token (``Authorization: Bearer`` or ``?token=``)."""
     await run_in_threadpool(platform.services.get, name)
     if not (token and platform.services.token_matches(name, token)):
-        require_service_caller(name, request, platform, basic, bearer)
+        await require_service_caller(name, request, platform, basic, bearer)
     return Response(status_code=200)
