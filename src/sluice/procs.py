@@ -71,8 +71,20 @@ def _session_of(pid: int) -> int:
         return -1
 
 
+def _our_orphans() -> list[int]:
+    """Processes re-parented to us as subreaper: the kernel gives them to the thread group's
+    first live thread, our main thread, so its list is the one to read (not every thread's:
+    a busy manager has dozens)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except OSError:
+        return _child_pids(pid)
+
+
 def _our_children_in(session: int) -> list[int]:
-    return [pid for pid in _child_pids(os.getpid()) if _session_of(pid) == session]
+    return [pid for pid in _our_orphans() if _session_of(pid) == session]
 
 
 def kill_group(pgid: int, sig: int) -> None:
@@ -97,6 +109,16 @@ def _kill_and_reap(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+def start_time(pid: int) -> str:
+    """When ``pid`` started (clock ticks since boot, from /proc): with the pid, names one
+    process even after the pid is reused. "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
 
 
 def signal_name(number: int) -> str:
@@ -199,7 +221,7 @@ class ProcessTree:
         return returncode
 
     def _reap_escapees(self) -> None:
-        ours = set(_child_pids(os.getpid()))
+        ours = set(_our_orphans())
         escapees = [p for pid, p in self._members.items() if pid != self.leader and pid in ours]
         for proc in escapees:
             with contextlib.suppress(psutil.Error):

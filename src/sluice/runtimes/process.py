@@ -23,6 +23,7 @@ from sluice.procs import (
     ProcessTree,
     become_subreaper,
     signal_name,
+    start_time,
 )
 from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
 from sluice.runtimes.sandbox import Sandbox
@@ -174,8 +175,8 @@ def mark_running(log_path: Path, pid: int) -> Path:
     """``<job>.pid`` beside the job's log while it runs: its process and when that started, so
     a manager that crashed can find and end it on its next start (``end_leftovers``)."""
     marker = log_path.with_suffix(".pid")
-    with contextlib.suppress(OSError, psutil.Error):
-        marker.write_text(f"{pid} {psutil.Process(pid).create_time()}\n")
+    with contextlib.suppress(OSError):
+        marker.write_text(f"{pid} {start_time(pid)}\n")
     return marker
 
 
@@ -186,8 +187,8 @@ def end_leftovers(folder: Path) -> int:
         try:
             pid_text, started = marker.read_text().split()
             pid = int(pid_text)
-            alive = psutil.Process(pid).create_time() == float(started)
-        except (OSError, ValueError, psutil.Error):
+            alive = start_time(pid) == started
+        except (OSError, ValueError):
             alive = False
         if alive:
             _end_session(pid)
