@@ -3,6 +3,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from oscar_python.client import Client
 
 from tests.sluice_process import SluiceProcess, running_sluice
 
@@ -27,6 +28,20 @@ def http(sluice_server: SluiceProcess) -> Iterator[httpx.Client]:
     """An API client with the admin's credentials."""
     with sluice_server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def oscar(sluice_server: SluiceProcess) -> Client:
+    """The official oscar-python client, pointed at this module's server as its admin."""
+    return Client(
+        {
+            "cluster_id": "sluice",
+            "endpoint": sluice_server.url,
+            "user": sluice_server.user,
+            "password": sluice_server.password,
+            "ssl": False,
+        }
+    )
 
 
 @pytest.fixture

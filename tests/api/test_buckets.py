@@ -8,20 +8,6 @@ import pytest
 import requests
 from oscar_python.client import Client
 from tests.e2e.helpers import s3_client
-from tests.sluice_process import SluiceProcess
-
-
-@pytest.fixture(scope="module")
-def oscar(sluice_server: SluiceProcess) -> Client:
-    return Client(
-        {
-            "cluster_id": "sluice",
-            "endpoint": sluice_server.url,
-            "user": sluice_server.user,
-            "password": sluice_server.password,
-            "ssl": False,
-        }
-    )
 
 
 @pytest.fixture(scope="module")

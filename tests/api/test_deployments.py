@@ -8,7 +8,7 @@ import httpx
 import pytest
 from oscar_python.client import Client
 from tests.e2e.helpers import statuses, wait_for
-from tests.sluice_process import SluiceProcess, readable_by_jobs
+from tests.sluice_process import readable_by_jobs
 
 MODEL = """
 def load(context):
@@ -29,19 +29,6 @@ def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = readable_by_jobs(tmp_path_factory.mktemp("code"))
     (folder / "model.py").write_text(textwrap.dedent(MODEL))
     return folder
-
-
-@pytest.fixture(scope="module")
-def oscar(sluice_server: SluiceProcess) -> Client:
-    return Client(
-        {
-            "cluster_id": "sluice",
-            "endpoint": sluice_server.url,
-            "user": sluice_server.user,
-            "password": sluice_server.password,
-            "ssl": False,
-        }
-    )
 
 
 def handler_service(name: str, code: Path, init: str, min_scale: int) -> dict[str, Any]:

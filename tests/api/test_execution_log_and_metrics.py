@@ -8,25 +8,11 @@ import httpx
 import pytest
 from oscar_python.client import Client
 from tests.e2e.helpers import s3_client, statuses, wait_for
-from tests.sluice_process import SluiceProcess
 
 LINE = re.compile(
     r"^\[GIN-EXECUTIONS-LOGGER\] \d{4}-\d\d-\d\dT[\d:.]+Z \| (\d{3}) \| +[\d.]+(ns|µs|ms|s) \| "
     r"[\d.]+ \| POST +(/\S+) \| (\S+)$"
 )
-
-
-@pytest.fixture(scope="module")
-def oscar(sluice_server: SluiceProcess) -> Client:
-    return Client(
-        {
-            "cluster_id": "sluice",
-            "endpoint": sluice_server.url,
-            "user": sluice_server.user,
-            "password": sluice_server.password,
-            "ssl": False,
-        }
-    )
 
 
 @pytest.fixture(scope="module")

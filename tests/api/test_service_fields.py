@@ -5,25 +5,11 @@ from typing import Any
 import httpx
 import pytest
 from oscar_python.client import Client
-from tests.sluice_process import SluiceProcess
 
 OSCAR_LABELS = {
     "oscar.grycap/user-service": "true",
     "owner_name": "oscar",
 }
-
-
-@pytest.fixture(scope="module")
-def oscar(sluice_server: SluiceProcess) -> Client:
-    return Client(
-        {
-            "cluster_id": "sluice",
-            "endpoint": sluice_server.url,
-            "user": sluice_server.user,
-            "password": sluice_server.password,
-            "ssl": False,
-        }
-    )
 
 
 def test_labels_oscar_always_sets(http: httpx.Client) -> None:

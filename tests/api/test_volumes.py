@@ -6,19 +6,6 @@ from oscar_python.client import Client
 from tests.sluice_process import SluiceProcess
 
 
-@pytest.fixture(scope="module")
-def oscar(sluice_server: SluiceProcess) -> Client:
-    return Client(
-        {
-            "cluster_id": "sluice",
-            "endpoint": sluice_server.url,
-            "user": sluice_server.user,
-            "password": sluice_server.password,
-            "ssl": False,
-        }
-    )
-
-
 def volume_names(http: httpx.Client) -> list[str]:
     return [volume["name"] for volume in http.get("/system/volumes").json()]
 
