@@ -65,10 +65,11 @@ class Settings(BaseSettings):
     )
 
     # Where jobs run.
-    runtime: Literal["process", "container"] = Field(
+    runtime: Literal["process", "container", "kubernetes"] = Field(
         "process",
         description="process: scripts run on this machine; container: services that name an "
-        "image run in containers of it (Docker Engine API).",
+        "image run in containers of it (Docker Engine API); kubernetes: jobs as Kubernetes "
+        "Jobs, synchronous services as Deployments.",
     )
     sandbox: Literal["auto", "on", "off"] = Field(
         "auto",
@@ -86,6 +87,23 @@ class Settings(BaseSettings):
     )
     image_pull: Literal["never", "missing", "always"] = Field(
         "missing", description="When the container runtime pulls a service's image."
+    )
+    kubeconfig: Path | None = Field(
+        None,
+        description="Kubeconfig of the cluster (kubernetes runtime); the in-cluster config "
+        "if unset and running in a pod, else ~/.kube/config.",
+    )
+    k8s_namespace: str = Field(
+        "sluice-svc", description="Namespace of services' Jobs, Deployments and Secrets."
+    )
+    job_s3_endpoint: str | None = Field(
+        None,
+        description="The object store's address as pods see it (http://10.252.0.1:8333); the "
+        "embedded store also listens there. The store's own endpoint if unset.",
+    )
+    supervisor_image: str = Field(
+        "localhost/sluice/supervisor:latest",
+        description="Image of the supervisor that stages a pod's files (kubernetes runtime).",
     )
     container_network: str = Field(
         "none", description="Network of job containers: none, or an engine network (bridge)."

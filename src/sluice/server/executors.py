@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sluice.capacity import Capacity
 from sluice.datadir import DataDir
+from sluice.domain.parts import MinIOProvider
 from sluice.domain.service import Service
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
@@ -139,3 +140,24 @@ def _container_places(
         lambda service: in_container if service.image else local,
         lambda service: engine.advice(service.image) if service.image else [],
     )
+
+
+def build_kubernetes_executor(
+    settings: Settings, object_store: MinIOProvider
+) -> tuple[Executor, Capacity]:
+    """``SLUICE_RUNTIME=kubernetes``: Jobs and Deployments on the cluster, its capacity."""
+    from sluice.execution.kubernetes import build_kubernetes
+    from sluice.execution.kubernetes.build import KubernetesConfig
+
+    endpoint = settings.job_s3_endpoint or object_store.endpoint
+    config = KubernetesConfig(
+        kubeconfig=settings.kubeconfig,
+        namespace=settings.k8s_namespace,
+        supervisor_image=settings.supervisor_image,
+        pull=settings.image_pull,
+        job_store=object_store.model_copy(update={"endpoint": endpoint}),
+        log_cap=settings.log_cap,
+        default_timeout=settings.default_timeout,
+        idle_timeout=settings.worker_idle_timeout,
+    )
+    return build_kubernetes(config)

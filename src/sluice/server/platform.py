@@ -24,7 +24,7 @@ from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
-from sluice.server.executors import build_executor
+from sluice.server.executors import build_executor, build_kubernetes_executor
 from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
@@ -81,6 +81,9 @@ class Platform:
         if self._watchdog is not None:
             self._watchdog.stop()
         self.reconciler.stop()
+        detach = getattr(self.executor, "detach", None)  # a cluster's Jobs outlive the manager
+        if detach is not None:
+            detach()
         self.jobs.stop()
         self.executor.close()
         self.oscar.executions.close()
@@ -130,6 +133,8 @@ def build_platform(
     store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
     store_of_services.seal_all()
     services = ServiceManager(store_of_services, preparers=[storage.prepare])
+    if executor is None and settings.runtime == "kubernetes":
+        executor, capacity = build_kubernetes_executor(settings, object_store)
     if capacity is None:
         memory = parse_memory(settings.total_memory) if settings.total_memory else None
         capacity = MachineCapacity(settings.total_cpu, memory)

@@ -138,6 +138,12 @@ def _start_object_store(
     console.print(f"Starting the embedded object store (SeaweedFS) on port {settings.s3_port}…")
     store.start()
     stack.callback(store.stop)
+    if settings.runtime == "kubernetes" and settings.job_s3_endpoint:
+        from sluice.execution.kubernetes.forward import Forwarder
+
+        forwarder = Forwarder(settings.job_s3_endpoint, store.endpoint)
+        forwarder.start()
+        stack.callback(forwarder.stop)
     credentials = store.credentials
     embedded = MinIOProvider(
         endpoint=store.endpoint,

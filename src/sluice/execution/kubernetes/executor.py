@@ -1,0 +1,547 @@
+"""Script services on a Kubernetes cluster: each file job's attempt is a ``batch/v1`` Job, each
+synchronous service a Deployment (scaled between ``min_scale`` and ``max_scale``, to zero when
+idle) answering ``/run``. One watch of the pods says when a Job's pod ends; the report is the
+last line of its supervisor container's log. A Job outlives the manager: after a restart the
+ledger hands the job out again and ``start`` finds the Job of that attempt instead of
+creating another.
+"""
+
+import http.client
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+from sluice.capacity import too_big
+from sluice.domain.job import Job
+from sluice.domain.parts import MinIOProvider
+from sluice.domain.quantity import format_memory
+from sluice.domain.results import JobReport, SyncResult
+from sluice.domain.service import Service, ServiceRecord
+from sluice.errors import BackendError, Invalid
+from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
+from sluice.execution.kubernetes import manifests as m
+from sluice.execution.kubernetes.capacity import ClusterCapacity
+from sluice.supervisor.body import Body
+from sluice.supervisor.task import JobTask
+
+log = logging.getLogger(__name__)
+
+JOBS_SELECTOR = f"{m.KIND_LABEL}=job,app.kubernetes.io/managed-by=sluice"
+START_ERRORS = {
+    "ErrImageNeverPull",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+}
+WATCH_SECONDS = 60  # each watch call's server-side timeout (then it is renewed)
+SCALE_POLL = 0.2  # seconds between looks for a ready replica
+IDLE_LOOK = 2.0  # seconds between looks for idle synchronous services
+
+
+class KubernetesExecution:
+    """A Job's attempt, ended by the executor's watch (or ``cancel``)."""
+
+    def __init__(
+        self, job: Job, service: Service, name: str, slot: Slot, on_cancel: Callable[[], None]
+    ) -> None:
+        self.job = job
+        self.service = service
+        self.name = name
+        self._slot = slot
+        self._on_cancel = on_cancel
+        self._future: Future[Reports] = Future()
+        self._lock = threading.Lock()
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [self.job.id]
+
+    def finish(self, report: JobReport) -> bool:
+        """End it with ``report``; False when it had already ended."""
+        with self._lock:
+            if self._future.done():
+                return False
+            self._slot.release()
+            self._future.set_result([report])
+        return True
+
+    @property
+    def done(self) -> bool:
+        return self._future.done()
+
+    def wait(self, timeout: float | None = None) -> Reports | None:
+        try:
+            return self._future.result(timeout)
+        except FutureTimeout:
+            return None
+
+    def add_done_callback(self, callback: Callable[[Reports], None]) -> None:
+        self._future.add_done_callback(lambda future: callback(future.result()))
+
+    def cancel(self) -> None:
+        if self.finish(JobReport(False, None, "cancelled")):
+            self._on_cancel()
+
+    def live_log(self, job_id: str) -> str | None:
+        return None  # the script's output is in the pod until it ends
+
+
+class KubernetesExecutor:
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        api: Any,
+        capacity: ClusterCapacity,
+        job_store: MinIOProvider,
+        *,
+        namespace: str,
+        supervisor_image: str,
+        pull: str,
+        log_cap: int,
+        default_timeout: float,
+        idle_timeout: float,
+    ) -> None:
+        """``api``: an ``ApiClient`` of the official client; ``job_store``: Sluice's object
+        store as the pods reach it."""
+        from kubernetes import client
+
+        self._core = client.CoreV1Api(api)
+        self._batch = client.BatchV1Api(api)
+        self._apps = client.AppsV1Api(api)
+        self._capacity = capacity
+        self._store = job_store
+        self._namespace = namespace
+        self._image = supervisor_image
+        self._pull = pull
+        self._log_cap = log_cap
+        self._default_timeout = default_timeout
+        self._idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+        self._running: dict[str, KubernetesExecution] = {}  # Job name → execution
+        self._calls: dict[str, int] = {}  # service → calls in flight
+        self._last_call: dict[str, float] = {}
+        self._next: dict[str, int] = {}  # round robin over replicas
+        self._floors: dict[str, int] = {}  # service → min_scale
+        self._stopping = threading.Event()
+        self._detached = False
+        self._ensure_namespace()
+        self._watcher = threading.Thread(target=self._watch, name="k8s-watch", daemon=True)
+        self._watcher.start()
+        self._idler = threading.Thread(target=self._scale_idle, name="k8s-idle", daemon=True)
+        self._idler.start()
+
+    # -- the Executor protocol -------------------------------------------------------------
+
+    def check(self, service: Service) -> list[str]:
+        if not service.image:
+            raise Invalid("image: the kubernetes runtime runs every service in its image")
+        if service.volume is not None:
+            raise Invalid("volume: managed volumes are not mounted by the kubernetes runtime yet")
+        if service.handler:
+            raise Invalid("handler services do not run on the kubernetes runtime yet")
+        return []
+
+    def service_changed(self, old: Service | None, new: Service | None) -> None:
+        if old is not None and (new is None or new != old):
+            self._delete_sync(old.name)
+        if new is None and old is not None:
+            self._delete_jobs(old.name)
+        if new is not None and new.synchronous.min_scale > 0:
+            self._ensure_sync(new, None, new.synchronous.min_scale)
+
+    def batching(self, service: Service) -> BatchPolicy:
+        return BatchPolicy()
+
+    def reserve(self, service: Service) -> Slot | None:
+        reason = too_big(service, self._capacity)
+        if reason is not None:
+            raise Invalid(reason.replace("this machine has", "the cluster's largest node has"))
+        return self._capacity.try_acquire(service.cpu_cores, service.memory_bytes)
+
+    def why_waiting(self, service: Service) -> str:
+        capacity = self._capacity
+        return (
+            f"waiting for capacity: each job needs {service.cpu} CPU and {service.memory}; "
+            f"free in the cluster now: {capacity.free_cpu:g} CPU and "
+            f"{format_memory(capacity.free_memory)}"
+        )
+
+    def start(self, slot: Slot, record: ServiceRecord, jobs: list[Job]) -> KubernetesExecution:
+        [job] = jobs
+        service = record.service
+        name = m.job_name(job)
+        execution = KubernetesExecution(job, service, name, slot, lambda: self._delete_job(name))
+        with self._lock:
+            self._running[name] = execution
+        try:
+            self._create_job(job, record, name)
+        except Exception:
+            with self._lock:
+                self._running.pop(name, None)
+            raise
+        # The watch may have seen the pod before the execution was registered: look once.
+        for pod in self._core.list_namespaced_pod(
+            self._namespace, label_selector=f"job-name={name}"
+        ).items:
+            self._on_pod(pod, deleted=False)
+        log.info("job %s of %s runs as Job %s", job.id, service.name, name)
+        return execution
+
+    def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
+        service = record.service
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._floors[service.name] = service.synchronous.min_scale
+            self._calls[service.name] = self._calls.get(service.name, 0) + 1
+            busy = self._calls[service.name]
+            self._last_call[service.name] = time.monotonic()
+        try:
+            limit = max(1, service.synchronous.max_scale or busy)
+            wanted = min(max(busy, service.synchronous.min_scale, 1), limit)
+            self._ensure_sync(service, record.token, wanted)
+            address = self._ready_replica(service, deadline)
+            if address is None:
+                message = f"service {service.name!r} had no ready replica within {timeout:g} s\n"
+                return SyncResult(504, message.encode())
+            data = body.read_bytes() if isinstance(body, Path) else body
+            return self._call(address, data, max(0.1, deadline - time.monotonic()), timeout)
+        finally:
+            with self._lock:
+                self._calls[service.name] -= 1
+                self._last_call[service.name] = time.monotonic()
+
+    def workers(self, service: Service) -> Workers | None:
+        return None
+
+    def detach(self) -> None:
+        """The manager stops: leave the Jobs running (the next start finds them), so the
+        cancels that follow only end the handles."""
+        self._detached = True
+
+    def close(self) -> None:
+        self._detached = True
+        self._stopping.set()
+
+    # -- Jobs --------------------------------------------------------------------------
+
+    def _ensure_namespace(self) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._core.read_namespace(self._namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise BackendError(f"kubernetes: cannot read namespace: {exc.reason}") from exc
+            body = {"metadata": {"name": self._namespace, "labels": dict(m.MANAGED)}}
+            try:
+                self._core.create_namespace(body)
+            except ApiException as again:
+                if again.status != 409:
+                    raise
+
+    def _create_job(self, job: Job, record: ServiceRecord, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        service = record.service
+        timeout = service.timeout or self._default_timeout
+        manifest = m.job_manifest(
+            job,
+            service,
+            self._namespace,
+            timeout=timeout,
+            supervisor_image=self._image,
+            pull=self._pull,
+            log_cap=self._log_cap,
+        )
+        try:
+            created = self._batch.create_namespaced_job(self._namespace, manifest)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise BackendError(f"kubernetes: cannot create Job {name}: {exc.reason}") from exc
+            log.info(
+                "job %s: Job %s already exists (started before a restart); attached", job.id, name
+            )
+            return
+        owner = m.owner_reference("Job", "batch/v1", name, created.metadata.uid)
+        task = JobTask(job, service, record.token, timeout)
+        files = {"task.json": task.to_json(), "store.json": self._store.model_dump()}
+        secret = m.secret_manifest(
+            name, self._namespace, dict(manifest["metadata"]["labels"]), files, owner
+        )
+        try:
+            self._core.create_namespaced_secret(self._namespace, secret)
+        except ApiException as exc:
+            if exc.status != 409:
+                self._delete_job(name)
+                raise BackendError(
+                    f"kubernetes: cannot create Secret {name}: {exc.reason}"
+                ) from exc
+
+    def _delete_job(self, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        if self._detached:
+            return
+        try:
+            self._batch.delete_namespaced_job(
+                name, self._namespace, propagation_policy="Background"
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                log.warning("cannot delete Job %s: %s", name, exc.reason)
+
+    def _delete_jobs(self, service: str) -> None:
+        selector = f"{m.SERVICE_LABEL}={service},{JOBS_SELECTOR}"
+        try:
+            self._batch.delete_collection_namespaced_job(
+                self._namespace, label_selector=selector, propagation_policy="Background"
+            )
+            self._core.delete_collection_namespaced_secret(self._namespace, label_selector=selector)
+        except Exception as exc:
+            log.warning("cannot delete the Jobs of %s: %s", service, exc)
+
+    def _watch(self) -> None:
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        version: str | None = None
+        while not self._stopping.is_set():
+            try:
+                if version is None:
+                    listing = self._core.list_namespaced_pod(
+                        self._namespace, label_selector=JOBS_SELECTOR
+                    )
+                    for pod in listing.items:
+                        self._on_pod(pod, deleted=False)
+                    version = listing.metadata.resource_version
+                stream = watch.Watch().stream(
+                    self._core.list_namespaced_pod,
+                    self._namespace,
+                    label_selector=JOBS_SELECTOR,
+                    resource_version=version,
+                    timeout_seconds=WATCH_SECONDS,
+                )
+                for event in stream:
+                    pod = event["object"]
+                    version = pod.metadata.resource_version
+                    self._on_pod(pod, deleted=event["type"] == "DELETED")
+                    if self._stopping.is_set():
+                        return
+            except ApiException as exc:
+                if exc.status == 410:  # too old: list again
+                    version = None
+                    continue
+                log.warning("kubernetes watch: %s; watching again", exc.reason)
+                self._stopping.wait(1.0)
+            except Exception as exc:
+                log.warning("kubernetes watch failed (%s); watching again", exc)
+                version = None
+                self._stopping.wait(1.0)
+
+    def _on_pod(self, pod: Any, deleted: bool) -> None:
+        labels = pod.metadata.labels or {}
+        name = labels.get("job-name", "")
+        with self._lock:
+            execution = self._running.get(name)
+        if execution is None or execution.done:
+            return
+        report = self._outcome(pod, deleted, execution)
+        if report is None:
+            return
+        with self._lock:
+            self._running.pop(name, None)
+        if execution.finish(report):
+            self._delete_job(name)
+
+    def _outcome(self, pod: Any, deleted: bool, execution: KubernetesExecution) -> JobReport | None:
+        """The report once the pod has ended (or can never run), else None."""
+        status = pod.status
+        containers = {c.name: c for c in (status.container_statuses or [])}
+        supervisor, job = containers.get("supervisor"), containers.get("job")
+        for container in (supervisor, job):
+            waiting = container.state.waiting if container is not None else None
+            if waiting is not None and waiting.reason in START_ERRORS:
+                reason = f"cannot start the pod: {waiting.reason}: {waiting.message or ''}".strip()
+                return JobReport(False, None, reason, reason + "\n")
+        if supervisor is not None and supervisor.state.terminated is not None:
+            return self._read_report(pod, supervisor.state.terminated, job)
+        if job is not None and job.state.terminated is not None and job.state.terminated.exit_code:
+            ended = job.state.terminated
+            if ended.reason == "OOMKilled":
+                limit = format_memory(execution.service.memory_bytes)
+                reason = f"killed: exceeded the memory limit of {limit} (out of memory)"
+            else:
+                reason = f"the job container ended: exit code {ended.exit_code} ({ended.reason})"
+            return JobReport(False, ended.exit_code, reason, reason + "\n")
+        if deleted or status.phase == "Failed":
+            why = status.reason or ("deleted" if deleted else "failed")
+            reason = f"the job's pod ended before its supervisor did: {why} {status.message or ''}"
+            return JobReport(False, None, reason.strip(), reason.strip() + "\n")
+        return None
+
+    def _read_report(self, pod: Any, ended: Any, job: Any) -> JobReport:
+        try:
+            text = self._core.read_namespaced_pod_log(
+                pod.metadata.name, self._namespace, container="supervisor"
+            )
+        except Exception as exc:
+            text = ""
+            log.warning("cannot read the log of %s: %s", pod.metadata.name, exc)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            try:
+                data = json.loads(lines[-1])
+                report = JobReport(
+                    bool(data["succeeded"]), data.get("exit_code"), str(data.get("reason", ""))
+                )
+                report.log = str(data.get("log", ""))
+                return report
+            except (ValueError, KeyError, TypeError):
+                pass
+        reason = (
+            f"the supervisor ended without a report: exit code {ended.exit_code} ({ended.reason})"
+        )
+        return JobReport(False, None, reason, text + "\n" + reason + "\n")
+
+    # -- synchronous services ------------------------------------------------------------
+
+    def _ensure_sync(self, service: Service, token: str | None, replicas: int) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        name = m.sync_name(service)
+        try:
+            current = self._apps.read_namespaced_deployment_scale(name, self._namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise BackendError(
+                    f"kubernetes: cannot read Deployment {name}: {exc.reason}"
+                ) from exc
+            current = None
+        if current is not None:
+            if (current.spec.replicas or 0) < replicas:
+                body = {"spec": {"replicas": replicas}}
+                self._apps.patch_namespaced_deployment_scale(name, self._namespace, body)
+            return
+        self._create_sync(service, token or "", replicas)
+
+    def _create_sync(self, service: Service, token: str, replicas: int) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        name = m.sync_name(service)
+        labels = m.service_labels(service, "sync")
+        files = {
+            "service.json": {"service": service.model_dump(mode="json"), "token": token},
+            "store.json": self._store.model_dump(),
+        }
+        deployment = m.deployment_manifest(
+            service,
+            self._namespace,
+            replicas,
+            supervisor_image=self._image,
+            pull=self._pull,
+            log_cap=self._log_cap,
+        )
+        try:
+            created = self._apps.create_namespaced_deployment(self._namespace, deployment)
+        except ApiException as exc:
+            if exc.status == 409:
+                return
+            raise BackendError(
+                f"kubernetes: cannot create Deployment {name}: {exc.reason}"
+            ) from exc
+        owner = m.owner_reference("Deployment", "apps/v1", name, created.metadata.uid)
+        secret = m.secret_manifest(name, self._namespace, labels, files, owner)
+        for create, body in (
+            (self._core.create_namespaced_secret, secret),
+            (self._core.create_namespaced_service, m.service_manifest(service, self._namespace)),
+        ):
+            try:
+                create(self._namespace, body)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise BackendError(f"kubernetes: cannot create {name}: {exc.reason}") from exc
+
+    def _ready_replica(self, service: Service, deadline: float) -> str | None:
+        selector = ",".join(f"{k}={v}" for k, v in m.service_labels(service, "sync").items())
+        while time.monotonic() < deadline:
+            pods = self._core.list_namespaced_pod(self._namespace, label_selector=selector).items
+            ready = sorted(
+                pod.status.pod_ip
+                for pod in pods
+                if pod.status.pod_ip
+                and pod.metadata.deletion_timestamp is None
+                and any(
+                    c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+                )
+            )
+            if ready:
+                with self._lock:
+                    turn = self._next.get(service.name, 0)
+                    self._next[service.name] = turn + 1
+                return str(ready[turn % len(ready)])
+            time.sleep(SCALE_POLL)
+        return None
+
+    def _call(self, address: str, data: bytes, timeout: float, limit: float) -> SyncResult:
+        from sluice.execution.kubernetes.pod import TIMEOUT_HEADER
+
+        connection = http.client.HTTPConnection(address, m.SUPERVISOR_PORT, timeout=timeout + 5)
+        try:
+            headers = {TIMEOUT_HEADER: f"{timeout:.3f}", "Content-Type": "application/octet-stream"}
+            connection.request("POST", "/run", body=data, headers=headers)
+            response = connection.getresponse()
+            return SyncResult(response.status, response.read())
+        except TimeoutError:
+            return SyncResult(504, f"the service did not answer within {limit:g} s\n".encode())
+        except OSError as exc:
+            return SyncResult(502, f"the service's replica at {address} failed: {exc}\n".encode())
+        finally:
+            connection.close()
+
+    def _delete_sync(self, service: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        selector = f"{m.SERVICE_LABEL}={service},{m.KIND_LABEL}=sync"
+        try:
+            self._apps.delete_collection_namespaced_deployment(
+                self._namespace, label_selector=selector, propagation_policy="Background"
+            )
+            for item in self._core.list_namespaced_service(
+                self._namespace, label_selector=selector
+            ).items:
+                self._core.delete_namespaced_service(item.metadata.name, self._namespace)
+            self._core.delete_collection_namespaced_secret(self._namespace, label_selector=selector)
+        except ApiException as exc:
+            log.warning("cannot delete the Deployment of %s: %s", service, exc.reason)
+
+    def _scale_idle(self) -> None:
+        """Synchronous services idle for ``idle_timeout`` go down to ``min_scale`` (zero)."""
+        while not self._stopping.wait(IDLE_LOOK):
+            now = time.monotonic()
+            with self._lock:
+                idle = [
+                    name
+                    for name, at in self._last_call.items()
+                    if not self._calls.get(name) and now - at > self._idle_timeout
+                ]
+                for name in idle:
+                    self._last_call.pop(name, None)
+            for name in idle:
+                floor = self._floors.get(name, 0)
+                try:
+                    body = {"spec": {"replicas": floor}}
+                    self._apps.patch_namespaced_deployment_scale(
+                        f"{name}-sync", self._namespace, body
+                    )
+                    log.info("synchronous service %s idle: scaled to %d", name, floor)
+                except Exception as exc:
+                    log.debug("cannot scale %s down: %s", name, exc)

@@ -1,0 +1,207 @@
+"""File jobs as Kubernetes Jobs and synchronous services as Deployments, on the real test
+cluster: outputs land, failures are retried by Sluice and dead-lettered, the memory limit is
+reported, ``/run`` is answered by a Deployment, deleting a service removes its objects, and a
+manager restart mid-batch leaves exactly one Job and one output per file."""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import keys_under, s3_client
+from tests.kubernetes.conftest import BUSYBOX, eventually, kubernetes_sluice
+from tests.sluice_process import SluiceProcess
+
+
+@pytest.fixture(scope="module")
+def s3(http: httpx.Client) -> Any:
+    return s3_client(http)
+
+
+def create(http: httpx.Client, name: str, script: str, **fields: Any) -> None:
+    body = {
+        "name": name,
+        "image": BUSYBOX,
+        "memory": "64Mi",
+        "cpu": "0.1",
+        "script": script,
+        "input": [{"storage_provider": "minio.default", "path": f"{name}/in"}],
+        "output": [{"storage_provider": "minio.default", "path": f"{name}/out"}],
+        **fields,
+    }
+    answer = http.post("/system/services", json=body)
+    assert answer.status_code == 201, answer.text
+
+
+def details(http: httpx.Client, service: str) -> list[dict[str, Any]]:
+    jobs: list[dict[str, Any]] = http.get(f"/system/jobs/{service}").json()["jobs"]
+    return jobs
+
+
+def ended(http: httpx.Client, service: str, count: int = 1) -> list[dict[str, Any]]:
+    """The service's jobs once ``count`` have ended for good (succeeded or dead letters)."""
+
+    def probe() -> list[dict[str, Any]] | None:
+        jobs = details(http, service)
+        done = [job for job in jobs if job["status"] == "Succeeded" or job["dead_letter"]]
+        return done if len(done) >= count else None
+
+    result: list[dict[str, Any]] = eventually(probe, 180, f"{count} ended job(s) of {service}")
+    return result
+
+
+UPPER = 'tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH")"'
+
+
+def test_an_upload_runs_one_job_whose_output_lands(
+    http: httpx.Client, s3: Any, kube: Any, namespace: str
+) -> None:
+    create(http, "upper", UPPER + '\necho "ran in $(hostname)"')
+    s3.put_object(Bucket="upper", Key="in/hello.txt", Body=b"hello kubernetes\n")
+    [job] = ended(http, "upper")
+    assert job["status"] == "Succeeded", job
+    assert keys_under(s3, "upper", "out/") == ["out/hello.txt"]
+    body = s3.get_object(Bucket="upper", Key="out/hello.txt")["Body"].read()
+    assert body == b"HELLO KUBERNETES\n"
+    log = http.get(f"/system/logs/upper/{job['name']}").text
+    assert "ran in sluice-" in log  # the pod's host name: the Job's pod ran it
+
+
+def test_a_failing_job_is_retried_by_sluice_then_dead_lettered(
+    http: httpx.Client, s3: Any, kube: Any, namespace: str
+) -> None:
+    create(http, "fails", "echo attempt; exit 3")
+    s3.put_object(Bucket="fails", Key="in/x.txt", Body=b"x")
+    [job] = ended(http, "fails")
+    assert job["status"] == "Failed" and job["dead_letter"]
+    assert job["exit_code"] == 3 and job["reason"] == "exit code 3"
+    # backoffLimit 0: Kubernetes never retries; Sluice's ledger made every attempt.
+    assert job["attempts"] == job["max_attempts"] == 3
+    assert "attempt" in http.get(f"/system/logs/fails/{job['name']}").text
+    _, batch, _ = kube
+    leftovers = batch.list_namespaced_job(namespace, label_selector="oscar_service=fails").items
+    assert leftovers == []
+
+
+def test_the_memory_limit_kill_is_reported(http: httpx.Client, s3: Any) -> None:
+    create(
+        http,
+        "hungry",
+        "dd if=/dev/zero of=/dev/null bs=200M count=1",
+        memory="32Mi",
+    )
+    s3.put_object(Bucket="hungry", Key="in/x.txt", Body=b"x")
+    [job] = ended(http, "hungry")
+    assert job["status"] == "Failed"
+    assert "out of memory" in job["reason"] and "32Mi" in job["reason"], job
+    assert "out of memory" in http.get(f"/system/logs/hungry/{job['name']}").text
+
+
+def test_a_sync_service_answers_run_from_a_deployment(
+    http: httpx.Client, kube: Any, namespace: str
+) -> None:
+    create(http, "echo", 'printf "got: "; cat "$INPUT_FILE_PATH"')
+    answer = http.post("/run/echo", content=b"ping", timeout=120)
+    assert answer.status_code == 200, answer.text
+    assert "got: ping" in answer.text
+    _, _, apps = kube
+    [deployment] = apps.list_namespaced_deployment(
+        namespace, label_selector="oscar_service=echo"
+    ).items
+    assert deployment.status.ready_replicas == 1
+
+
+def test_deleting_a_service_removes_its_kubernetes_objects(
+    http: httpx.Client, s3: Any, kube: Any, namespace: str
+) -> None:
+    create(http, "doomed", "sleep 60")
+    s3.put_object(Bucket="doomed", Key="in/x.txt", Body=b"x")
+    core, batch, apps = kube
+    selector = "oscar_service=doomed"
+    eventually(
+        lambda: batch.list_namespaced_job(namespace, label_selector=selector).items,
+        what="the Job of doomed",
+    )
+    http.post("/run/doomed", content=b"", timeout=5)  # makes its Deployment too (it times out)
+    eventually(
+        lambda: apps.list_namespaced_deployment(namespace, label_selector=selector).items,
+        what="the Deployment of doomed",
+    )
+    assert http.delete("/system/services/doomed").status_code == 204
+
+    def gone() -> bool:
+        return not any(
+            (
+                batch.list_namespaced_job(namespace, label_selector=selector).items,
+                apps.list_namespaced_deployment(namespace, label_selector=selector).items,
+                core.list_namespaced_service(namespace, label_selector=selector).items,
+                core.list_namespaced_secret(namespace, label_selector=selector).items,
+                [
+                    pod
+                    for pod in core.list_namespaced_pod(namespace, label_selector=selector).items
+                    if pod.metadata.deletion_timestamp is None
+                ],
+            )
+        )
+
+    eventually(gone, 120, "doomed's Jobs, Deployment, Service, Secrets and pods to go")
+
+
+@pytest.fixture
+def job_names(kube: Any) -> Iterator[dict[str, set[str]]]:
+    """Every Job created in the restart test's namespace, by job: (job id → Job names)."""
+    from kubernetes import watch
+
+    _, batch, _ = kube
+    seen: dict[str, set[str]] = {}
+    stop = threading.Event()
+    w = watch.Watch()
+
+    def record() -> None:
+        while not stop.is_set():
+            for event in w.stream(batch.list_namespaced_job, "t-restart", timeout_seconds=5):
+                job = event["object"]
+                job_id = (job.metadata.annotations or {}).get("sluice.job-id", "")
+                seen.setdefault(job_id, set()).add(job.metadata.uid)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    yield seen
+    stop.set()
+    w.stop()
+
+
+def test_a_manager_restart_mid_batch_leaves_one_job_and_one_output_per_file(
+    tmp_path: Path, cluster: Path, job_names: dict[str, set[str]]
+) -> None:
+    files = [f"f{i}.txt" for i in range(4)]
+    server = kubernetes_sluice(tmp_path / "data", cluster, "t-restart").start()
+    try:
+        with server.client() as http:
+            create(http, "batch", "sleep 4\n" + UPPER)
+            s3 = s3_client(http)
+            for name in files:
+                s3.put_object(Bucket="batch", Key=f"in/{name}", Body=name.encode())
+            eventually(
+                lambda: sum(1 for uids in job_names.values() if uids) >= 2,
+                what="Jobs of the batch running",
+            )
+        server.kill()  # mid-batch: Jobs keep running in the cluster
+        restarted = SluiceProcess(
+            data_dir=server.data_dir, port=server.port, s3_port=server.s3_port, env=server.env
+        )
+        restarted.start()
+        server = restarted
+        with server.client() as http:
+            jobs = ended(http, "batch", len(files))
+            assert {job["status"] for job in jobs} == {"Succeeded"}
+            s3 = s3_client(http)
+            assert sorted(keys_under(s3, "batch", "out/")) == [f"out/{n}" for n in files]
+        for job_id, uids in job_names.items():
+            assert len(uids) == 1, f"job {job_id} ran as {len(uids)} Jobs"
+        assert len(job_names) == len(files)
+    finally:
+        server.stop()
