@@ -32,7 +32,13 @@ def _run(argv: list[str]) -> str:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Path]:
-    """The kubeconfig of a running test cluster with Sluice's and the test images imported."""
+    """The kubeconfig of a running test cluster with Sluice's and the test images imported.
+    ``SLUICE_TEST_CLUSTER=DIR`` uses a cluster already started with ``scripts/k8s-up DIR``
+    (and leaves it running), for working on these tests."""
+    running = os.environ.get("SLUICE_TEST_CLUSTER")
+    if running:
+        yield Path(running) / "kubeconfig"
+        return
     if os.geteuid() != 0:
         pytest.fail("the Kubernetes tests need root (the kubelet, containerd, routes)")
     _run([str(ROOT / "scripts" / "test-images"), "--check"])

@@ -1,5 +1,6 @@
 """Connecting to the cluster and building the executor and its capacity from plain values."""
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from sluice.errors import Invalid
 from sluice.execution.kubernetes import manifests as m
 from sluice.execution.kubernetes.capacity import ClusterCapacity
 from sluice.execution.kubernetes.executor import KubernetesExecutor
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ def api_client(kubeconfig: Path | None) -> Any:
         config.load_incluster_config(client_configuration=configuration)
     else:
         config.load_kube_config(client_configuration=configuration)
+    if not configuration.verify_ssl:  # the kubeconfig says so: one warning, not one a request
+        import warnings
+
+        import urllib3
+
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        log.warning("the cluster's TLS certificate is not verified (insecure-skip-tls-verify)")
     return client.ApiClient(configuration)
 
 

@@ -390,9 +390,11 @@ class KubernetesExecutor:
 
     def _read_report(self, pod: Any, ended: Any, job: Any) -> JobReport:
         try:
-            text = self._core.read_namespaced_pod_log(
-                pod.metadata.name, self._namespace, container="supervisor"
+            # Raw bytes: the client would parse a log that is one JSON document into a dict.
+            answer = self._core.read_namespaced_pod_log(
+                pod.metadata.name, self._namespace, container="supervisor", _preload_content=False
             )
+            text = answer.data.decode(errors="replace")
         except Exception as exc:
             text = ""
             log.warning("cannot read the log of %s: %s", pod.metadata.name, exc)

@@ -3,6 +3,7 @@ address (``SLUICE_JOB_S3_ENDPOINT``, say 10.252.0.1:8333 on the pod network's br
 store's own (127.0.0.1:8333). SeaweedFS binds one address; the forwarder adds the second."""
 
 import contextlib
+import ipaddress
 import logging
 import socket
 import threading
@@ -27,9 +28,16 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 class Forwarder:
     def __init__(self, listen: str, target: str) -> None:
-        """``listen`` and ``target``: URLs (http://host:port)."""
+        """``listen`` and ``target``: URLs (http://host:port). A listen URL naming an address
+        binds that address only; one naming a host (a cluster Service's name, which resolves
+        elsewhere) binds every address of this pod."""
         here, there = urlsplit(listen), urlsplit(target)
-        self._listen = (here.hostname or "127.0.0.1", here.port or 80)
+        host = here.hostname or "127.0.0.1"
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            host = "0.0.0.0"  # noqa: S104 (inside the manager's pod, behind its Service)
+        self._listen = (host, here.port or 80)
         self._target = (there.hostname or "127.0.0.1", there.port or 80)
         self._server: socket.socket | None = None
         self._thread: threading.Thread | None = None

@@ -13,10 +13,13 @@ runs one call as ``/run`` does locally and answers with its status and body; ``G
 
 import argparse
 import json
+import socket
 import sys
+import time
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.service import Service
@@ -28,6 +31,7 @@ from sluice.supervisor.task import CallTask, JobTask
 DEFAULT_LOG_CAP = 1_048_576
 PORT = 8080
 TIMEOUT_HEADER = "X-Sluice-Timeout"  # seconds the caller still waits
+STORE_PATIENCE = 60.0  # seconds a job waits for the object store before it starts
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -56,6 +60,7 @@ def main(argv: list[str]) -> int:
         )
         return 0
     task = JobTask.from_json(json.loads(arguments.task.read_text()))
+    _wait_for_store(store.endpoint)
     try:
         report = run_job(task, storage, runtime, arguments.work_dir, log_cap=arguments.log_cap)
     finally:
@@ -63,6 +68,21 @@ def main(argv: list[str]) -> int:
     sys.stdout.write(json.dumps(asdict(report)) + "\n")
     sys.stdout.flush()
     return 0 if report.succeeded else 1
+
+
+def _wait_for_store(endpoint: str, patience: float = STORE_PATIENCE) -> None:
+    """Wait (a while) for the object store to accept connections: the manager's embedded
+    store and its forwarder are away while the manager restarts, and a pod that starts then
+    would fail its attempt for nothing."""
+    address = urlsplit(endpoint)
+    port = address.port or (443 if address.scheme == "https" else 80)
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((address.hostname or "", port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.5)
 
 
 def _serve(
