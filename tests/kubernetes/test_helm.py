@@ -1,0 +1,84 @@
+"""``helm install`` of deploy/helm/sluice on the test cluster brings up a Sluice (in a pod,
+in-cluster config, its own ServiceAccount and RBAC) that runs an uploaded file's job as a
+Job and stores its output."""
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import keys_under, s3_client
+from tests.kubernetes.conftest import BUSYBOX, POD_HOST, ROOT, eventually
+from tests.sluice_process import free_port
+
+CHART = ROOT / "deploy" / "helm" / "sluice"
+PASSWORD = "helm-test-password"
+
+
+def helm_binary() -> str:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "k8s-helm")], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def installed(cluster: Path) -> Iterator[str]:
+    """The release's API address, uninstalled at the end."""
+    helm = [helm_binary(), "--kubeconfig", str(cluster)]
+    port, s3_port = free_port(), free_port()
+    values = [
+        f"service.port={port}",
+        f"objectStore.port={s3_port}",
+        f"objectStore.jobEndpoint=http://{POD_HOST}:{s3_port}",
+        f"admin.password={PASSWORD}",
+        "servicesNamespace=t-helm-svc",
+    ]
+    install = [*helm, "install", "h", str(CHART), "-n", "t-helm", "--create-namespace"]
+    install += ["-f", str(CHART / "values-testbed.yaml")]
+    for value in values:
+        install += ["--set", value]
+    done = subprocess.run(install, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        subprocess.run([*helm, "uninstall", "h", "-n", "t-helm"], check=False, capture_output=True)
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_helm_install_brings_up_a_sluice_that_processes_a_file(installed: str, kube: Any) -> None:
+    eventually(lambda: healthy(installed), 240, "the installed manager's /health")
+    with httpx.Client(base_url=installed, auth=("oscar", PASSWORD), timeout=30) as http:
+        service = {
+            "name": "helm-copy",
+            "image": BUSYBOX,
+            "memory": "64Mi",
+            "cpu": "0.1",
+            "script": 'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/copied.txt"',
+            "input": [{"storage_provider": "minio.default", "path": "helm-copy/in"}],
+            "output": [{"storage_provider": "minio.default", "path": "helm-copy/out"}],
+        }
+        answer = http.post("/system/services", json=service)
+        assert answer.status_code == 201, answer.text
+        s3 = s3_client(http)
+        s3.put_object(Bucket="helm-copy", Key="in/a.txt", Body=b"from a pod")
+        eventually(lambda: keys_under(s3, "helm-copy", "out/"), 180, "the job's output")
+        assert s3.get_object(Bucket="helm-copy", Key="out/copied.txt")["Body"].read() == (
+            b"from a pod"
+        )
+    core, _, _ = kube
+    [manager] = core.list_namespaced_pod(
+        "t-helm", label_selector="app.kubernetes.io/instance=h"
+    ).items
+    assert manager.spec.service_account_name == "h-sluice"
