@@ -211,3 +211,11 @@ def test_a_manager_restart_mid_batch_leaves_one_job_and_one_output_per_file(
             assert len(made) == len(names) == attempts[job_id], (job_id, made)
     finally:
         server.stop()
+
+
+def test_status_reports_the_clusters_nodes(http: httpx.Client) -> None:
+    status = http.get("/system/status").json()
+    [node] = status["cluster"]["nodes"]
+    assert node["name"] == "sluice-node1" and node["status"] == "Ready"
+    assert node["cpu"]["capacity_cores"] == 2000  # the node's allocatable, in millicores
+    assert status["cluster"]["nodes_count"] == 1

@@ -39,15 +39,19 @@ def cluster_status(sources: StatusSources) -> dict[str, Any]:
     memory = psutil.virtual_memory()
     memory_used = memory.total - memory.available
     store = sources.store_counts()
+    nodes = [_node(cpu_capacity, cpu_used, cpu_requested, capacity, memory_used)]
+    cluster_nodes = getattr(capacity, "nodes", None)  # a cluster's capacity knows its nodes
+    if callable(cluster_nodes):
+        nodes = [_cluster_node(node) for node in cluster_nodes()]
     return {
         "cluster": {
-            "nodes_count": 1,
+            "nodes_count": len(nodes),
             "metrics": {
                 "cpu": _free(cpu_capacity, cpu_used, cpu_requested, "cores"),
                 "memory": _free(capacity.total_memory, memory_used, capacity.used_memory, "bytes"),
                 "gpu": {"total_gpu": 0},
             },
-            "nodes": [_node(cpu_capacity, cpu_used, cpu_requested, capacity, memory_used)],
+            "nodes": nodes,
         },
         "oscar": {
             "deployment_name": sources.cluster_name,
@@ -105,6 +109,29 @@ def _node(
         "is_interlink": False,
         "status": "Ready",
         "conditions": [{"type": "Ready", "status": True}],
+    }
+
+
+def _cluster_node(node: Any) -> dict[str, Any]:
+    """A Kubernetes node (``execution.kubernetes.capacity.NodeInfo``): allocatable and what
+    pods request; usage is not measured (no metrics server), so it reads as the requests."""
+    ready = bool(node.ready)
+    return {
+        "name": node.name,
+        "cpu": {
+            "capacity_cores": round(node.cpu * 1000),
+            "usage_cores": round(node.used_cpu * 1000),
+            "request_cores": round(node.used_cpu * 1000),
+        },
+        "memory": {
+            "capacity_bytes": node.memory,
+            "usage_bytes": node.used_memory,
+            "request_bytes": node.used_memory,
+        },
+        "gpu": 0,
+        "is_interlink": False,
+        "status": "Ready" if ready else "NotReady",
+        "conditions": [{"type": "Ready", "status": ready}],
     }
 
 
