@@ -92,8 +92,11 @@ def sluice_server(
 @pytest.fixture(scope="module")
 def kube(cluster: Path) -> Any:
     """The official client's CoreV1Api, BatchV1Api and AppsV1Api for the test cluster."""
+    import urllib3
     from kubernetes import client, config
 
+    # The test cluster's kubeconfig skips TLS verification (a loopback API server).
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     configuration = client.Configuration()
     config.load_kube_config(str(cluster), client_configuration=configuration)
     api = client.ApiClient(configuration)

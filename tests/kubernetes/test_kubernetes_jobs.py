@@ -114,6 +114,15 @@ def test_a_sync_service_answers_run_from_a_deployment(
     ).items
     assert deployment.status.ready_replicas == 1
 
+    def scaled_to_zero() -> bool:
+        scale = apps.read_namespaced_deployment_scale(deployment.metadata.name, namespace)
+        return scale.spec.replicas == 0
+
+    # min_scale 0: idle for SLUICE_WORKER_IDLE_TIMEOUT (5 s here), it goes down to zero.
+    eventually(scaled_to_zero, 120, "the idle Deployment scaled to zero")
+    again = http.post("/run/echo", content=b'{"say": "again"}', timeout=120)
+    assert again.status_code == 200 and 'got: {"say": "again"}' in again.text
+
 
 def test_deleting_a_service_removes_its_kubernetes_objects(
     http: httpx.Client, s3: Any, kube: Any, namespace: str
