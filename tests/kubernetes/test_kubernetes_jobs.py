@@ -116,7 +116,7 @@ def test_a_sync_service_answers_run_from_a_deployment(
 
     def scaled_to_zero() -> bool:
         scale = apps.read_namespaced_deployment_scale(deployment.metadata.name, namespace)
-        return scale.spec.replicas == 0
+        return not scale.spec.replicas  # 0 is left out of the answer
 
     # min_scale 0: idle for SLUICE_WORKER_IDLE_TIMEOUT (5 s here), it goes down to zero.
     eventually(scaled_to_zero, 120, "the idle Deployment scaled to zero")
@@ -228,3 +228,15 @@ def test_status_reports_the_clusters_nodes(http: httpx.Client) -> None:
     assert node["name"] == "sluice-node1" and node["status"] == "Ready"
     assert node["cpu"]["capacity_cores"] == 2000  # the node's allocatable, in millicores
     assert status["cluster"]["nodes_count"] == 1
+
+
+def test_a_jobs_pod_has_no_route_off_the_machine(http: httpx.Client, s3: Any) -> None:
+    """The pod network routes only its own subnet (testbeds.md §0): no default route. Read from
+    the pod's routing table, without sending anything."""
+    create(http, "routes", 'cat /proc/net/route > "$TMP_OUTPUT_DIR/routes.txt"')
+    s3.put_object(Bucket="routes", Key="in/x.txt", Body=b"x")
+    [job] = ended(http, "routes")
+    assert job["status"] == "Succeeded"
+    table = s3.get_object(Bucket="routes", Key="out/routes.txt")["Body"].read().decode()
+    destinations = [line.split()[1] for line in table.splitlines()[1:] if line.strip()]
+    assert destinations and "00000000" not in destinations, table
