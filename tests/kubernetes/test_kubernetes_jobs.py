@@ -240,3 +240,11 @@ def test_a_jobs_pod_has_no_route_off_the_machine(http: httpx.Client, s3: Any) ->
     table = s3.get_object(Bucket="routes", Key="out/routes.txt")["Body"].read().decode()
     destinations = [line.split()[1] for line in table.splitlines()[1:] if line.strip()]
     assert destinations and "00000000" not in destinations, table
+
+
+def test_an_image_not_on_the_node_is_never_pulled(http: httpx.Client, s3: Any) -> None:
+    """``imagePullPolicy: Never``: the attempt fails with the kubelet's reason, no pull."""
+    create(http, "no-image", "true", image="localhost/sluice/not-built:1")
+    s3.put_object(Bucket="no-image", Key="in/x.txt", Body=b"x")
+    [job] = ended(http, "no-image")
+    assert job["status"] == "Failed" and "ErrImageNeverPull" in job["reason"], job

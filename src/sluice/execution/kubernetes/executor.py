@@ -267,16 +267,15 @@ class KubernetesExecutor:
         except ApiException as exc:
             if exc.status != 409:
                 raise BackendError(f"kubernetes: cannot create Job {name}: {exc.reason}") from exc
-            log.info(
-                "job %s: Job %s already exists (started before a restart); attached", job.id, name
-            )
-            return
+            # Started before a restart: attach to it (its Secret is made below if the last
+            # manager stopped before making it).
+            created = self._batch.read_namespaced_job(name, self._namespace)
+            log.info("job %s: Job %s was already running; attached to it", job.id, name)
         owner = m.owner_reference("Job", "batch/v1", name, created.metadata.uid)
         task = JobTask(job, service, record.token, timeout)
         files = {"task.json": task.to_json(), "store.json": self._store.model_dump()}
-        secret = m.secret_manifest(
-            name, self._namespace, dict(manifest["metadata"]["labels"]), files, owner
-        )
+        labels = dict(manifest["metadata"]["labels"])
+        secret = m.secret_manifest(name, self._namespace, labels, files, owner)
         try:
             self._core.create_namespaced_secret(self._namespace, secret)
         except ApiException as exc:
