@@ -1,4 +1,5 @@
-"""The dispatcher and the job façade with the real ledger and a fake executor."""
+"""The dispatcher and the job façade with the real ledger and a fake executor, on SQLite and on
+PostgreSQL."""
 
 import itertools
 import time
@@ -17,6 +18,9 @@ from tests.inprocess.conftest import (
     wait_for,
     wait_status,
 )
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 
 def create(platform: Platform, name: str = "echo", **fields: object) -> Service:
@@ -154,10 +158,10 @@ def test_deleting_a_service_cancels_its_jobs_and_records_them(
 
 
 def test_a_job_cut_short_by_shutdown_runs_again_after_restart(
-    tmp_path: Path, store: MemoryStorage
+    tmp_path: Path, store: MemoryStorage, database_url: str | None
 ) -> None:
     holding = FakeExecutor(hold=True)
-    first = make_platform(tmp_path, holding, store)
+    first = make_platform(tmp_path, holding, store, database_url)
     first.start()
     service = create(first)
     submit(first, service, "a")
@@ -167,7 +171,7 @@ def test_a_job_cut_short_by_shutdown_runs_again_after_restart(
     assert left.status is JobStatus.RUNNING
 
     second_executor = FakeExecutor()
-    second = make_platform(tmp_path, second_executor, store)
+    second = make_platform(tmp_path, second_executor, store, database_url)
     second.start()
     try:
         [done] = wait_status(second, "echo", JobStatus.SUCCEEDED, 1)

@@ -3,7 +3,10 @@ them, and records how each ended: success, a retry after a backoff, or a dead le
 
 One supervised loop reads the ledger; the work itself runs wherever the executor runs it, and
 reports back through a callback. A crash at any point loses nothing: the ledger still has every
-job, and ``recover_interrupted`` runs the ones left Running again on the next start. A report
+job, and ``recover_interrupted`` runs the ones left Running again on the next start. Managers
+sharing one database claim jobs as leases that the loop renews while they run; a job whose lease
+ran out (its manager died) is run again by another, and a job this manager no longer holds (it
+was cancelled meanwhile) is stopped here. A report
 that cannot be recorded (the database is locked, the disk is full) is kept and recorded again
 by the loop, so no job is left Running. While the machine cannot run jobs (the data disk is
 full, the embedded object store is down: each a ``Pause``) nothing new starts, and work that
@@ -57,6 +60,8 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._running: dict[str, tuple[str, Execution]] = {}  # job id → (service, execution)
         self._unrecorded: list[tuple[Job, JobReport]] = []  # reports the ledger refused so far
+        self._lost: set[str] = set()  # running here, but no longer this manager's to record
+        self._next_renewal = 0.0  # when leases are renewed next (monotonic seconds)
         self._wait = IDLE_WAIT
 
     def wake(self) -> None:
@@ -103,6 +108,7 @@ class Dispatcher:
 
     def _step(self) -> float:
         self._record_unrecorded()
+        self._keep_leases()
         if self.paused():
             return PAUSED_WAIT
         self._wait = IDLE_WAIT
@@ -142,7 +148,8 @@ class Dispatcher:
             self._start(slot, record, batch)
 
     def _start(self, slot: Slot, record: ServiceRecord, batch: list[Job]) -> None:
-        claimed = [job for job in batch if self._ledger.claim(job.id)]
+        won = self._ledger.claim_many([job.id for job in batch])
+        claimed = [job for job in batch if job.id in won]
         if not claimed:
             slot.release()
             return
@@ -164,10 +171,35 @@ class Dispatcher:
             self._events.publish(JobEvent(job.service, job.id, JobStatus.RUNNING, job.attempts))
         execution.add_done_callback(lambda reports: self._finished(jobs, reports))
 
+    def _keep_leases(self) -> None:
+        """Renew the leases of the jobs running here, stop those no longer held, and run again
+        the jobs of managers that stopped renewing theirs."""
+        now = time.monotonic()
+        if now < self._next_renewal:
+            return
+        with self._lock:
+            running = dict(self._running)
+        held = self._ledger.renew(running)
+        for job_id, (_, execution) in running.items():
+            if job_id not in held and execution.wait(0) is None:
+                log.warning("job %s is no longer this manager's to run; stopping it", job_id)
+                with self._lock:
+                    self._lost.add(job_id)
+                execution.cancel()
+        recovered = self._ledger.recover_expired()
+        if recovered:
+            log.warning("re-queued %d job(s) whose manager stopped renewing them", recovered)
+        self._next_renewal = now + self._ledger.lease / 4
+
     def _finished(self, jobs: list[Job], reports: Reports) -> None:
         for job, report in zip(jobs, reports, strict=True):
+            with self._lock:
+                lost = job.id in self._lost
+                self._lost.discard(job.id)
             # Cut short by shutdown: stays Running and is recovered on the next start.
-            if not (self._stopping.is_set() and not report.succeeded):
+            if lost:
+                self._forget(job)
+            elif not (self._stopping.is_set() and not report.succeeded):
                 self._record_or_keep(job, report)
             else:
                 self._forget(job)

@@ -1,6 +1,7 @@
 """The composition root: builds every long-lived part of a running Sluice from its settings."""
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -101,6 +102,12 @@ class Platform:
         return WATCHDOG_INTERVAL
 
 
+def manager_name(data: DataDir) -> str:
+    """This manager's name in a shared ledger: the same across its restarts, so it takes back
+    its own interrupted jobs at once (the data dir's lock keeps it the only one of that name)."""
+    return f"{socket.gethostname()[:64]}:{data.instance}"
+
+
 def build_platform(
     settings: Settings,
     object_store: MinIOProvider,
@@ -125,7 +132,7 @@ def build_platform(
     admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
-    ledger = JobLedger(database, data.payloads)
+    ledger = JobLedger(database, data.payloads, owner=manager_name(data))
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
     store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
     store_of_services.seal_all()
