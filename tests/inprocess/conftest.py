@@ -23,12 +23,18 @@ WEBHOOK_TOKEN = "webhook-token-for-tests"
 
 
 def make_platform(
-    tmp_path: Path, executor: FakeExecutor, store: MemoryStorage, database_url: str | None = None
+    tmp_path: Path,
+    executor: FakeExecutor,
+    store: MemoryStorage,
+    database_url: str | None = None,
+    secret_key: str | None = None,
 ) -> Platform:
-    """``database_url``: None for SQLite in the data dir, as ``sluice up`` has it by default."""
+    """``database_url``: None for SQLite in the data dir, as ``sluice up`` has it by default;
+    managers sharing one database share their ``secret_key`` too."""
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
+        secret_key=secret_key,
         admin_password=ADMIN[1],
         retry_backoff=0.05,
         reconcile_interval=3600,
