@@ -43,7 +43,7 @@ class Database:
 REPAIR_HINT = "see docs/operations.md, 'A damaged state database'"
 SETTING = "SLUICE_DATABASE_URL"
 CONNECT_TIMEOUT = 10  # seconds to reach a database server
-SCHEMA_LOCK = 0x51C3  # a PostgreSQL advisory lock: managers starting together make tables in turn
+SCHEMA_LOCK = 0x51C3  # PostgreSQL advisory lock: managers starting together make tables in turn
 
 
 def open_database(url: str) -> Database:
@@ -70,7 +70,7 @@ def _parse(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StateError(f"{SETTING}: not a database URL ({_shown(url)}); {URL_HINT}") from None
+        raise StateError(f"{SETTING}: not a database URL; {URL_HINT}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
@@ -81,12 +81,6 @@ def _parse(url: str) -> URL:
 
 
 URL_HINT = "use sqlite:////path/to/sluice.db or postgresql+psycopg://user:password@host:port/name"
-
-
-def _shown(url: str) -> str:
-    """A URL as it may be printed: what could be a password is left out."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://…" if rest else repr(url[:40])
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -112,6 +106,8 @@ def _create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        else:  # the write lock at once: what is missing is read and made in one transaction
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         metadata.create_all(conn)
         _add_missing_columns(conn)
 
