@@ -31,10 +31,10 @@ def make_platform(
 ) -> Platform:
     """``database_url``: None for SQLite in the data dir, as ``sluice up`` has it by default;
     managers sharing one database share their ``secret_key`` too."""
+    given = {"database_url": database_url, "secret_key": secret_key}
     settings = Settings(
+        **{name: value for name, value in given.items() if value is not None},  # else from env
         data_dir=tmp_path,
-        database_url=database_url,
-        secret_key=secret_key,
         admin_password=ADMIN[1],
         retry_backoff=0.05,
         reconcile_interval=3600,

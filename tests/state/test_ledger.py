@@ -213,8 +213,11 @@ def test_a_job_with_a_body_in_a_file_runs_only_where_the_file_is(
     assert there.due() == [] and there.claim_many([job.id]) == set()
     assert [due.id for due in here.due()] == [job.id]
     assert here.claim(job.id)
+    there.succeed(job.id, 0, "")  # not its job: neither the record nor the file change
+    assert job.payload_file.exists() and here.load(job.id).status is JobStatus.RUNNING
     here.succeed(job.id, 0, "")
     assert not job.payload_file.exists()
+    assert here.load(job.id).status is JobStatus.SUCCEEDED
 
 
 def test_pages_list_jobs_oldest_first(db: Database) -> None:

@@ -222,12 +222,17 @@ class JobLedger:
         return and_(jobs.c.id == job_id, self._mine())
 
     def succeed(self, job_id: str, exit_code: int, log: str) -> None:
-        """Done: its body is not needed any more (only dead letters run again)."""
-        if not self._finish(job_id, JobStatus.SUCCEEDED, exit_code, "", log, dead=False):
-            return
+        """Done, in one transaction: its body is not needed any more (only dead letters run
+        again), so its file goes once that is recorded."""
+        kept = select(jobs.c.payload_file).where(self._running(job_id)).with_for_update()
+        values = self._ended(JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
         with self._db.write() as conn:
-            self._drop_payloads(conn, jobs.c.id == job_id)
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(payload_file=None))
+            name = conn.execute(kept).scalar()
+            done = conn.execute(
+                update(jobs).where(self._running(job_id)).values(**values, payload_file=None)
+            )
+        if done.rowcount == 1:
+            _remove(self._payload_path(name))
 
     def fail(
         self, job_id: str, exit_code: int | None, reason: str, log: str, retry_in: float | None
@@ -249,9 +254,16 @@ class JobLedger:
 
     def _finish(
         self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
-    ) -> bool:
-        """Whether it was this manager's to finish."""
-        values = {
+    ) -> None:
+        values = self._ended(status, code, reason, log, dead)
+        with self._db.write() as conn:
+            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
+
+    @staticmethod
+    def _ended(
+        status: JobStatus, code: int | None, reason: str, log: str, dead: bool
+    ) -> dict[str, Any]:
+        return {
             "status": status.value,
             "exit_code": code,
             "reason": reason,
@@ -260,9 +272,6 @@ class JobLedger:
             "finished_at": datetime.now(UTC),
             "lease_until": None,
         }
-        with self._db.write() as conn:
-            done = conn.execute(update(jobs).where(self._running(job_id)).values(**values))
-            return done.rowcount == 1
 
     def requeue(self, job_id: str, delay: float, reason: str) -> None:
         """Running → Pending again without counting the attempt: it was cut short by the
