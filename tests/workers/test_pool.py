@@ -230,3 +230,64 @@ def test_close_cuts_a_slow_start_short(make_spec: SpecFactory, capacity: Machine
     assert time.monotonic() - started < 3
     assert len(errors) == 1 and "did not start" in str(errors[0])
     assert capacity.used_cpu == 0
+
+
+class InstantWorker:
+    """Starts at once and answers at once: many threads race through the pool's bookkeeping."""
+
+    def __init__(self) -> None:
+        self.alive = True
+        self.spec = type("Spec", (), {"service": "instant", "handler": "none"})()
+
+    def start(self, timeout: float) -> None:
+        time.sleep(0.001)
+
+    def close(self) -> None:
+        self.alive = False
+
+
+class SlowLog:
+    """A logger that takes its time: it widens any gap in the pool's bookkeeping after a
+    worker has started, where another thread might see the pool one worker short."""
+
+    def info(self, *args: object) -> None:
+        time.sleep(0.02)
+
+    warning = exception = info
+
+
+def test_workers_that_start_at_once_never_exceed_max_scale(
+    capacity: MachineCapacity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sluice.workers.pool.log", SlowLog())
+    pool = WorkerPool(
+        InstantWorker,  # type: ignore[arg-type]
+        min_scale=0,
+        max_scale=4,
+        idle_timeout=30,
+        reserve=lambda: capacity.try_acquire(0.5, 64 * MiB),
+    )
+    pool.start()
+    busiest = 0
+    lock = threading.Lock()
+
+    def rounds() -> None:
+        nonlocal busiest
+        for _ in range(20):
+            with pool.acquire(timeout=30):
+                with lock:
+                    busiest = max(busiest, pool.stats().busy)
+                time.sleep(0.001)
+
+    threads = [threading.Thread(target=rounds) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert pool.stats().spawned <= 4
+        assert busiest <= 4
+        assert capacity.used_cpu == 0.5 * pool.stats().live
+    finally:
+        pool.close()
+    assert capacity.used_cpu == 0
