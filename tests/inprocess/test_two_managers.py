@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sluice.domain.job import JobStatus, ObjectRef
 from sluice.domain.results import JobReport
@@ -18,7 +18,7 @@ from sluice.execution.fake import FakeExecutor
 from sluice.server.platform import Platform
 from sluice.state.schema import jobs
 from sluice.storage.memory import MemoryStorage
-from tests.inprocess.conftest import jobs_of, make_platform, service_body, wait_status
+from tests.inprocess.conftest import jobs_of, make_platform, service_body, wait_for, wait_status
 from tests.postgres import both_databases
 
 pytestmark = both_databases
@@ -115,3 +115,39 @@ def test_a_dead_managers_jobs_run_on_the_other_once_their_lease_has_run_out(
         assert sorted(ran.values()) == [1, 1]
     finally:
         b.stop()
+
+
+def lease_of(platform: Platform, job_id: str) -> float:
+    with platform.jobs.ledger._db.read() as conn:
+        found = conn.execute(select(jobs.c.lease_until).where(jobs.c.id == job_id)).scalar()
+    return float(found or 0.0)
+
+
+def test_a_running_job_keeps_its_lease_and_loses_its_run_when_taken_away(
+    tmp_path: Path, store: MemoryStorage, shared_url: str, key: str
+) -> None:
+    holding = FakeExecutor(slots=2, hold=True)
+    a = make_platform(tmp_path / "a", holding, store, shared_url, key)
+    a.jobs.ledger.lease = 0.4  # renewed every 0.1 s
+    a.start()
+    try:
+        service = a.services.create(service_body()).record.service
+        submit(a, service, "kept")
+        submit(a, service, "taken")
+        kept, taken = (e.jobs[0].id for e in holding.wait_started(2))
+        first = lease_of(a, kept)
+        wait_for(lambda: lease_of(a, kept) > first + 0.2, what="the lease to be renewed")
+
+        # Another manager took one over (a's lease on it had run out, say): a stops its run
+        # and records nothing for it.
+        with a.jobs.ledger._db.write() as conn:
+            took = {"owner": "b", "lease_until": time.time() + 3600}
+            conn.execute(update(jobs).where(jobs.c.id == taken).values(**took))
+        [run] = [e for e in holding.started if e.jobs[0].id == taken]
+        wait_for(lambda: run.cancelled, what="the run taken away to be stopped")
+        assert a.jobs.ledger.load(taken).status is JobStatus.RUNNING  # b's, as b left it
+        assert a.jobs.ledger.load(kept).status is JobStatus.RUNNING
+        [other] = [e for e in holding.started if e.jobs[0].id == kept]
+        assert not other.cancelled
+    finally:
+        a.stop()
