@@ -217,3 +217,30 @@ def test_state_changes_are_published_as_they_happen(
         ("Failed", 2, True),
     ]
     assert len({job for job, *_ in seen}) == 1
+
+
+def test_the_jobs_due_in_one_round_are_claimed_in_one_transaction(
+    tmp_path: Path, store: MemoryStorage, database_url: str | None
+) -> None:
+    executor = FakeExecutor(slots=6)
+    platform = make_platform(tmp_path, executor, store, database_url)
+    ledger = platform.jobs.ledger
+    claims: list[list[str]] = []
+    real = ledger.claim_many
+
+    def counted(job_ids: list[str]) -> set[str]:
+        if job_ids:
+            claims.append(job_ids)
+        return real(job_ids)
+
+    ledger.claim_many = counted  # type: ignore[method-assign]
+    service = create(platform)
+    made = [submit(platform, service, f"f{n}") for n in range(6)]
+    platform.start()  # one round finds all six due
+    try:
+        wait_status(platform, "echo", JobStatus.SUCCEEDED, 6)
+        assert claims[0] == [job.id for job in made if job is not None]
+        assert len(claims) == 1
+        assert sorted(len(e.jobs) for e in executor.started) == [1] * 6
+    finally:
+        platform.stop()

@@ -16,7 +16,7 @@ fails meanwhile waits as Pending without losing an attempt.
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
@@ -128,8 +128,23 @@ class Dispatcher:
                 self._dispatch_service(record, jobs)
 
     def _dispatch_service(self, record: ServiceRecord, jobs: list[Job]) -> None:
-        """Start batches of the service's due jobs, oldest first, while its executor has room;
-        a partial batch waits up to the service's batch wait for more."""
+        """Start batches of the service's due jobs, oldest first, while its executor has room,
+        all claimed in one transaction."""
+        ready = list(self._batches_with_room(record, jobs))
+        try:
+            won = self._ledger.claim_many([job.id for _slot, batch in ready for job in batch])
+        except BaseException:
+            for slot, _batch in ready:
+                slot.release()
+            raise
+        for slot, batch in ready:
+            self._start(slot, record, [job for job in batch if job.id in won])
+
+    def _batches_with_room(
+        self, record: ServiceRecord, jobs: list[Job]
+    ) -> Iterator[tuple[Slot, list[Job]]]:
+        """The service's due jobs in batches, oldest first, each with the room to run it, while
+        there is room; a partial batch waits up to the service's batch wait for more."""
         service = record.service
         policy = self._executor.batching(service)
         while jobs:
@@ -145,15 +160,13 @@ class Dispatcher:
                 continue
             if slot is None:
                 return  # full: the rest of this service's jobs wait for the next round
-            self._start(slot, record, batch)
+            yield slot, batch
 
-    def _start(self, slot: Slot, record: ServiceRecord, batch: list[Job]) -> None:
-        won = self._ledger.claim_many([job.id for job in batch])
-        claimed = [job for job in batch if job.id in won]
-        if not claimed:
+    def _start(self, slot: Slot, record: ServiceRecord, claimed: list[Job]) -> None:
+        if not claimed:  # another manager was first
             slot.release()
             return
-        jobs = [self._ledger.load(job.id) for job in claimed]
+        jobs = self._ledger.load_many([job.id for job in claimed])
         try:
             execution = self._executor.start(slot, record, jobs)
         except Exception as exc:
