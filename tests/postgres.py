@@ -45,6 +45,7 @@ class PostgresCluster:
     root: Path
     port: int
     password: str
+    owner: str | None = None
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def url(self, database: str) -> str:
@@ -59,6 +60,13 @@ class PostgresCluster:
             dbname="postgres",
             autocommit=True,
         )
+
+    def restart(self) -> None:
+        """Stop the server (every connection to it is cut) and start it again, same port. Its
+        output goes to the log file again: a server holding our pipes would never let go."""
+        pg_ctl = str(pg_bin() / "pg_ctl")
+        data, log = str(self.root / "data"), str(self.root / "server.log")
+        _run([pg_ctl, "-D", data, "-l", log, "-m", "fast", "-w", "restart"], self.owner)
 
     @contextmanager
     def database(self) -> Iterator[str]:
@@ -113,13 +121,15 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     log = root / "server.log"
     _run([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"], owner)
     try:
-        yield PostgresCluster(root, port, password)
+        yield PostgresCluster(root, port, password, owner)
     finally:
         _run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], owner)
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _run(command: list[str], owner: str | None) -> None:
-    done = subprocess.run(_as_owner(command, owner), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        _as_owner(command, owner), capture_output=True, text=True, check=False, timeout=120
+    )
     if done.returncode != 0:
         pytest.fail(f"{Path(command[0]).name} failed: {done.stdout}{done.stderr}")

@@ -88,3 +88,15 @@ def test_managers_starting_together_make_the_tables_once(
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_database_server_that_restarts_is_used_again(postgres: PostgresCluster) -> None:
+    with postgres.database() as url:
+        db = open_database(url)
+        ledger = JobLedger(db, owner="a")
+        assert ledger.enqueue("svc", payload=b"{}") is not None  # its connection is pooled
+        postgres.restart()
+        job = ledger.enqueue("svc", payload=b"{}")
+        assert job is not None and ledger.claim(job.id)
+        assert ledger.counts() == {"Pending": 1, "Running": 1}
+        db.engine.dispose()
