@@ -151,3 +151,14 @@ def test_a_running_job_keeps_its_lease_and_loses_its_run_when_taken_away(
         assert not other.cancelled
     finally:
         a.stop()
+
+
+def test_a_manager_keeps_its_name_across_restarts_and_another_has_its_own(
+    tmp_path: Path, store: MemoryStorage, shared_url: str, key: str
+) -> None:
+    names = []
+    for folder in ("a", "a", "b"):
+        platform = make_platform(tmp_path / folder, FakeExecutor(), store, shared_url, key)
+        names.append(platform.jobs.ledger.owner)
+    assert names[0] == names[1] != names[2]
+    assert (tmp_path / "a" / "manager-name").read_text().strip() == names[0]

@@ -1,7 +1,6 @@
 """The composition root: builds every long-lived part of a running Sluice from its settings."""
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from sluice.server.executors import build_executor
 from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
-from sluice.state.jobs import JobLedger
+from sluice.state.jobs import JobLedger, new_owner
 from sluice.state.services import ServiceStore
 from sluice.storage.base import StorageProvider
 from sluice.storage.resolver import StorageResolver
@@ -103,9 +102,18 @@ class Platform:
 
 
 def manager_name(data: DataDir) -> str:
-    """This manager's name in a shared ledger: the same across its restarts, so it takes back
-    its own interrupted jobs at once (the data dir's lock keeps it the only one of that name)."""
-    return f"{socket.gethostname()[:64]}:{data.instance}"
+    """This manager's name in a shared ledger, kept in its data dir: the same across restarts
+    (also where the host name changes, as a container's does), so it takes back its own
+    interrupted jobs at once; the data dir's lock keeps it the only one of that name."""
+    path = data.manager_name
+    try:
+        name = path.read_text().strip()[:128]
+    except FileNotFoundError:
+        name = ""
+    if not name:
+        name = new_owner()
+        path.write_text(name + "\n")
+    return name
 
 
 def build_platform(
