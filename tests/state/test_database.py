@@ -67,13 +67,15 @@ def test_columns_added_since_a_database_was_made_are_added(
     db.engine.dispose()
 
 
-@both_databases
-def test_managers_starting_together_make_the_tables_once(
-    tmp_path: Path, database_url: str | None
-) -> None:
+def test_managers_starting_together_make_the_tables_once(postgres: PostgresCluster) -> None:
+    """Replicas of a Deployment start at the same moment on one new database."""
+    with postgres.database() as url:
+        opened_together(url, 4)
+
+
+def opened_together(url: str, count: int) -> None:
     import threading
 
-    url = database_url or f"sqlite:///{tmp_path / 'together.db'}"
     failures: list[BaseException] = []
 
     def open_it() -> None:
@@ -82,7 +84,7 @@ def test_managers_starting_together_make_the_tables_once(
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -125,7 +125,10 @@ def _check_sqlite(engine: Engine, path: Path) -> None:
             problems = [row[0] for row in conn.execute(text("PRAGMA quick_check")).all()]
     except DBAPIError as exc:
         engine.dispose()
-        message = f"the state database {path} is damaged ({exc.orig}); {REPAIR_HINT}"
+        if "locked" in str(exc.orig):  # busy, not damaged: nothing to repair
+            message = f"the state database {path} is locked by another process ({exc.orig})"
+        else:
+            message = f"the state database {path} is damaged ({exc.orig}); {REPAIR_HINT}"
         raise StateError(message) from None
     if problems != ["ok"]:
         engine.dispose()
