@@ -211,3 +211,18 @@ def test_run_on_a_bare_frame_detects_the_face_itself(
     archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(response.text)))
     summaries = [json.loads(archive.read(n)) for n in archive.namelist() if n.endswith(".json")]
     assert [[face["mask"] for face in s["faces"]] for s in summaries] == [[True]]
+
+
+def test_the_fdl_names_two_clusters_and_the_cloud_store() -> None:
+    from sluice.fdl import load_fdl
+
+    services = {s.name: s for s in load_fdl(EXAMPLE / "mask-detection.yaml").services}
+    assert {name: s.cluster_id for name, s in services.items()} == {
+        "anon-and-split": "edge",
+        "mask-detector": "cloud",
+    }
+    edge_output = services["anon-and-split"].definition["output"]
+    assert [o["storage_provider"] for o in edge_output] == ["minio.cloud"]
+    cloud = services["mask-detector"].definition
+    assert cloud["handler"] == "detect_masks:detect"
+    assert [o["storage_provider"] for o in cloud["output"]] == ["minio.default", "webdav.longterm"]
