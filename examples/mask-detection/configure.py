@@ -88,9 +88,10 @@ def main(argv: list[str] | None = None) -> Path:
         "password": args.webdav_password or "archive",
     }
     template = yaml.safe_load(TEMPLATE.read_text())
-    write_private(args.output, fill(template, cluster, store, webdav))
-    print(f"wrote {args.output}: the cloud's store is {store['endpoint']}", file=sys.stderr)
-    return args.output
+    output: Path = args.output
+    write_private(output, fill(template, cluster, store, webdav))
+    print(f"wrote {output}: the cloud's store is {store['endpoint']}", file=sys.stderr)
+    return output
 
 
 if __name__ == "__main__":
