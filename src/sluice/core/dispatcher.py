@@ -7,9 +7,10 @@ job, and ``recover_interrupted`` runs the ones left Running again on the next st
 sharing one database claim jobs as leases that the loop renews while they run; a job whose lease
 ran out (its manager died) is run again by another, and a job this manager no longer holds (it
 was cancelled meanwhile) is stopped here. A report that cannot be recorded (the database is
-locked, the disk is full) is kept and recorded again by the loop, so no job is left Running. While the machine cannot run jobs (the data disk is
-full, the embedded object store is down: each a ``Pause``) nothing new starts, and work that
-fails meanwhile waits as Pending without losing an attempt.
+locked, the disk is full) is kept and recorded again by the loop, so no job is left Running.
+While the machine cannot run jobs (the data disk is full, the embedded object store is down:
+each a ``Pause``) nothing new starts, and work that fails meanwhile waits as Pending without
+losing an attempt.
 """
 
 import logging
