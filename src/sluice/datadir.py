@@ -61,6 +61,11 @@ class DataDir:
         return self.root / "admin-password"
 
     @property
+    def manager_name(self) -> Path:
+        """This manager's name in the job ledger, made on the first start and kept."""
+        return self.root / "manager-name"
+
+    @property
     def engine_socket(self) -> Path:
         """The container engine's API socket, when Sluice starts the engine itself."""
         return self.root / "engine" / "podman.sock"

@@ -28,7 +28,7 @@ from sluice.server.executors import build_executor, build_kubernetes_executor
 from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
-from sluice.state.jobs import JobLedger
+from sluice.state.jobs import JobLedger, new_owner
 from sluice.state.services import ServiceStore
 from sluice.storage.base import StorageProvider
 from sluice.storage.resolver import StorageResolver
@@ -104,6 +104,21 @@ class Platform:
         return WATCHDOG_INTERVAL
 
 
+def manager_name(data: DataDir) -> str:
+    """This manager's name in a shared ledger, kept in its data dir: the same across restarts
+    (also where the host name changes, as a container's does), so it takes back its own
+    interrupted jobs at once; the data dir's lock keeps it the only one of that name."""
+    path = data.manager_name
+    try:
+        name = path.read_text().strip()[:128]
+    except FileNotFoundError:
+        name = ""
+    if not name:
+        name = new_owner()
+        path.write_text(name + "\n")
+    return name
+
+
 def build_platform(
     settings: Settings,
     object_store: MinIOProvider,
@@ -128,7 +143,7 @@ def build_platform(
     admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
-    ledger = JobLedger(database, data.payloads)
+    ledger = JobLedger(database, data.payloads, owner=manager_name(data))
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
     store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
     store_of_services.seal_all()

@@ -53,6 +53,12 @@ jobs = Table(
     Column("log", Text, nullable=False, default=""),
     Column("dead", Boolean, nullable=False, default=False),
     Column("hidden", Boolean, nullable=False, default=False),
+    # The manager running it, and when its claim lapses unless renewed (seconds since the epoch):
+    # another manager sharing the database runs a job again only once its lease has run out.
+    Column("owner", String(128), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    # The only manager that may run it (the one holding its payload file); any when empty.
+    Column("home", String(128), nullable=True),
 )
 
 # Buckets created through /system/buckets (or by a service), with what OSCAR keeps as tags.
