@@ -1,6 +1,7 @@
 """The pod's two halves without a cluster: the job container's loop (``JOB_LOOP``, run by a
 real /bin/sh here) and the supervisor's ``HandoffRuntime`` meeting in a shared folder."""
 
+import io
 import os
 import subprocess
 from collections.abc import Iterator
@@ -60,3 +61,10 @@ def test_the_script_is_quoted_for_sh(tmp_path: Path) -> None:
     text = run_script(spec(tmp_path, "true"))
     assert "export GREETING='it'\"'\"'s here'" in text
     assert "PATH" not in text
+
+
+def test_the_scripts_output_is_echoed_as_it_comes(loop: Path, tmp_path: Path) -> None:
+    echo = io.BytesIO()
+    result = HandoffRuntime(loop, echo=echo).run(spec(tmp_path, "echo one; printf two"))
+    assert result.succeeded
+    assert echo.getvalue() == b"one\ntwo\n"  # and a last newline: the report's line follows

@@ -71,6 +71,21 @@ def test_an_upload_runs_one_job_whose_output_lands(
     assert "ran in sluice-" in log  # the pod's host name: the Job's pod ran it
 
 
+def test_a_running_jobs_log_is_live(http: httpx.Client, s3: Any) -> None:
+    create(http, "chatty", "echo started; sleep 30; echo done")
+    s3.put_object(Bucket="chatty", Key="in/x.txt", Body=b"x")
+
+    def live() -> str | None:
+        jobs = details(http, "chatty")
+        if not jobs or jobs[0]["status"] != "Running":
+            return None
+        text = http.get(f"/system/logs/chatty/{jobs[0]['name']}").text
+        return text if "started" in text else None
+
+    assert "done" not in eventually(live, 120, "the running job's live log")
+    assert http.delete("/system/services/chatty").status_code == 204
+
+
 def test_a_failing_job_is_retried_by_sluice_then_dead_lettered(
     http: httpx.Client, s3: Any, kube: Any, namespace: str
 ) -> None:

@@ -50,13 +50,20 @@ class KubernetesExecution:
     """A Job's attempt, ended by the executor's watch (or ``cancel``)."""
 
     def __init__(
-        self, job: Job, service: Service, name: str, slot: Slot, on_cancel: Callable[[], None]
+        self,
+        job: Job,
+        service: Service,
+        name: str,
+        slot: Slot,
+        on_cancel: Callable[[], None],
+        read_log: Callable[[str], str | None] = lambda _name: None,
     ) -> None:
         self.job = job
         self.service = service
         self.name = name
         self._slot = slot
         self._on_cancel = on_cancel
+        self._read_log = read_log
         self._future: Future[Reports] = Future()
         self._lock = threading.Lock()
 
@@ -91,7 +98,8 @@ class KubernetesExecution:
             self._on_cancel()
 
     def live_log(self, job_id: str) -> str | None:
-        return None  # the script's output is in the pod until it ends
+        """The script's output so far: its pod's supervisor copies it to its own log."""
+        return None if self.done else self._read_log(self.name)
 
 
 class KubernetesExecutor:
@@ -179,7 +187,9 @@ class KubernetesExecutor:
         [job] = jobs
         service = record.service
         name = m.job_name(job)
-        execution = KubernetesExecution(job, service, name, slot, lambda: self._delete_job(name))
+        execution = KubernetesExecution(
+            job, service, name, slot, lambda: self._delete_job(name), self._live_log
+        )
         with self._lock:
             self._running[name] = execution
         try:
@@ -386,6 +396,23 @@ class KubernetesExecutor:
             reason = f"the job's pod ended before its supervisor did: {why} {status.message or ''}"
             return JobReport(False, None, reason.strip(), reason.strip() + "\n")
         return None
+
+    def _live_log(self, name: str) -> str | None:
+        try:
+            pods = self._core.list_namespaced_pod(
+                self._namespace, label_selector=f"job-name={name}"
+            ).items
+            if not pods:
+                return None
+            answer = self._core.read_namespaced_pod_log(
+                pods[0].metadata.name,
+                self._namespace,
+                container="supervisor",
+                _preload_content=False,
+            )
+            return str(answer.data.decode(errors="replace")) or None
+        except Exception:  # not started yet, or gone: nothing to show
+            return None
 
     def _read_report(self, pod: Any, ended: Any, job: Any) -> JobReport:
         try:

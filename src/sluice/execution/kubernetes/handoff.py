@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from sluice.domain.quantity import format_memory
 from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
@@ -58,8 +59,11 @@ class HandoffRuntime:
 
     name = "kubernetes"
 
-    def __init__(self, handoff: Path = HANDOFF) -> None:
+    def __init__(self, handoff: Path = HANDOFF, echo: BinaryIO | None = None) -> None:
+        """``echo``: where the script's output is copied as it comes (the supervisor's
+        stdout in a Job's pod, so the pod's log is the job's live log)."""
         self._handoff = handoff
+        self._echo = echo
 
     def run(self, spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
         folder = self._handoff / uuid.uuid4().hex
@@ -70,13 +74,16 @@ class HandoffRuntime:
         started = time.monotonic()
         deadline = None if spec.limits.timeout is None else started + spec.limits.timeout
         exit_file = folder / "exit"
+        echoed = 0
         while not exit_file.exists():
+            echoed = self._copy_log(spec.log_path, echoed, spec.log_cap)
             if cancel is not None and cancel.is_set():
                 return RunResult(Outcome.CANCELLED, None, "cancelled", _since(started), 0)
             if deadline is not None and time.monotonic() > deadline:
                 reason = f"killed: timed out after {spec.limits.timeout:g} s"
                 return RunResult(Outcome.TIMED_OUT, None, reason, _since(started), 0)
             time.sleep(POLL)
+        self._copy_log(spec.log_path, echoed, spec.log_cap, last=True)
         code = int(exit_file.read_text().strip() or "1")
         duration = _since(started)
         if code == 0:
@@ -86,6 +93,23 @@ class HandoffRuntime:
             reason = f"killed: exceeded the memory limit of {limit} (out of memory)"
             return RunResult(Outcome.OUT_OF_MEMORY, code, reason, duration, 0)
         return RunResult(Outcome.FAILED, code, f"exit code {code}", duration, 0)
+
+    def _copy_log(self, path: Path, offset: int, cap: int, last: bool = False) -> int:
+        """Copy what the script printed since ``offset``, up to ``cap`` bytes in all."""
+        if self._echo is None:
+            return offset
+        try:
+            with path.open("rb") as log:
+                log.seek(offset)
+                data = log.read(max(0, cap - offset))
+        except OSError:
+            data = b""
+        if data:
+            self._echo.write(data)
+        if last:
+            self._echo.write(b"\n")  # the report goes on a line of its own
+        self._echo.flush()
+        return offset + len(data)
 
     def finish(self) -> None:
         """Tell the job container's loop to end (a Job's pod is then done)."""

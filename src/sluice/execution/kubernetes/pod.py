@@ -50,8 +50,8 @@ def main(argv: list[str]) -> int:
     store = MinIOProvider.model_validate(json.loads(arguments.store.read_text()))
     storage = StorageResolver(store)
     arguments.work_dir.mkdir(parents=True, exist_ok=True)
-    runtime = HandoffRuntime()
     if arguments.command == "serve":
+        runtime = HandoffRuntime()
         data = json.loads(arguments.task.read_text())
         service = Service.model_validate(data["service"])
         token = str(data["token"])
@@ -59,6 +59,7 @@ def main(argv: list[str]) -> int:
             service, token, storage, runtime, arguments.work_dir, arguments.log_cap, arguments.port
         )
         return 0
+    runtime = HandoffRuntime(echo=sys.stdout.buffer)  # the pod's log: the live log
     task = JobTask.from_json(json.loads(arguments.task.read_text()))
     _wait_for_store(store.endpoint)
     try:
