@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.helpers import keys_under, s3_client
 from tests.kubernetes.conftest import BUSYBOX, POD_HOST, ROOT, eventually
+from tests.postgres import postgres_cluster
 from tests.sluice_process import free_port
 
 CHART = ROOT / "deploy" / "helm" / "sluice"
@@ -26,19 +28,35 @@ def helm_binary() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """ "" (SQLite in the data dir), or the URL of a throw-away PostgreSQL on 127.0.0.1."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with postgres_cluster() as server, server.database() as url:
+        yield url
+
+
 @pytest.fixture
-def installed(cluster: Path) -> Iterator[str]:
+def release(database: str) -> str:
+    return "hp" if database else "hs"
+
+
+@pytest.fixture
+def installed(cluster: Path, database: str, release: str) -> Iterator[str]:
     """The release's API address, uninstalled at the end."""
     helm = [helm_binary(), "--kubeconfig", str(cluster)]
     port, s3_port = free_port(), free_port()
     values = [
+        *([f"database.url={database}"] if database else []),
         f"service.port={port}",
         f"objectStore.port={s3_port}",
         f"objectStore.jobEndpoint=http://{POD_HOST}:{s3_port}",
         f"admin.password={PASSWORD}",
-        "servicesNamespace=t-helm-svc",
+        f"servicesNamespace=t-{release}-svc",
     ]
-    install = [*helm, "install", "h", str(CHART), "-n", "t-helm", "--create-namespace"]
+    install = [*helm, "install", release, str(CHART), "-n", "t-helm", "--create-namespace"]
     install += ["-f", str(CHART / "values-testbed.yaml")]
     for value in values:
         install += ["--set", value]
@@ -47,7 +65,9 @@ def installed(cluster: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        subprocess.run([*helm, "uninstall", "h", "-n", "t-helm"], check=False, capture_output=True)
+        subprocess.run(
+            [*helm, "uninstall", release, "-n", "t-helm"], check=False, capture_output=True
+        )
 
 
 def healthy(url: str) -> bool:
@@ -57,7 +77,9 @@ def healthy(url: str) -> bool:
         return False
 
 
-def test_helm_install_brings_up_a_sluice_that_processes_a_file(installed: str, kube: Any) -> None:
+def test_helm_install_brings_up_a_sluice_that_processes_a_file(
+    installed: str, database: str, release: str, kube: Any
+) -> None:
     eventually(lambda: healthy(installed), 240, "the installed manager's /health")
     with httpx.Client(base_url=installed, auth=("oscar", PASSWORD), timeout=30) as http:
         service = {
@@ -77,8 +99,17 @@ def test_helm_install_brings_up_a_sluice_that_processes_a_file(installed: str, k
         assert s3.get_object(Bucket="helm-copy", Key="out/copied.txt")["Body"].read() == (
             b"from a pod"
         )
+    if database:  # the ledger in the pod is the PostgreSQL the chart was given
+
+        def recorded() -> bool:  # outputs land before the job's end is recorded
+            address = database.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(address) as conn:
+                rows = conn.execute("SELECT status FROM jobs WHERE service = 'helm-copy'")
+                return rows.fetchall() == [("Succeeded",)]
+
+        eventually(recorded, 60, "the job recorded as Succeeded in PostgreSQL")
     core, _, _ = kube
     [manager] = core.list_namespaced_pod(
-        "t-helm", label_selector="app.kubernetes.io/instance=h"
+        "t-helm", label_selector=f"app.kubernetes.io/instance={release}"
     ).items
-    assert manager.spec.service_account_name == "h-sluice"
+    assert manager.spec.service_account_name == f"{release}-sluice"
