@@ -9,6 +9,7 @@ creating another.
 import http.client
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -42,7 +43,6 @@ START_ERRORS = {
     "CreateContainerError",
 }
 WATCH_SECONDS = 60  # each watch call's server-side timeout (then it is renewed)
-SCALE_POLL = 0.2  # seconds between looks for a ready replica
 IDLE_LOOK = 2.0  # seconds between looks for idle synchronous services
 
 
@@ -499,25 +499,40 @@ class KubernetesExecutor:
                     raise BackendError(f"kubernetes: cannot create {name}: {exc.reason}") from exc
 
     def _ready_replica(self, service: Service, deadline: float) -> str | None:
+        """A Ready replica's pod address (round robin), waiting for one by watching the
+        service's pods until ``deadline``; None if none was Ready by then."""
+        from kubernetes import watch
+
         selector = ",".join(f"{k}={v}" for k, v in m.service_labels(service, "sync").items())
-        while time.monotonic() < deadline:
-            pods = self._core.list_namespaced_pod(self._namespace, label_selector=selector).items
-            ready = sorted(
-                pod.status.pod_ip
-                for pod in pods
-                if pod.status.pod_ip
-                and pod.metadata.deletion_timestamp is None
-                and any(
-                    c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
-                )
-            )
+        listing = self._core.list_namespaced_pod(self._namespace, label_selector=selector)
+        pods = {pod.metadata.name: pod for pod in listing.items}
+        version = listing.metadata.resource_version
+        while True:
+            ready = sorted(_address(pod) for pod in pods.values() if _address(pod))
             if ready:
                 with self._lock:
                     turn = self._next.get(service.name, 0)
                     self._next[service.name] = turn + 1
-                return str(ready[turn % len(ready)])
-            time.sleep(SCALE_POLL)
-        return None
+                return ready[turn % len(ready)]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            stream = watch.Watch().stream(
+                self._core.list_namespaced_pod,
+                self._namespace,
+                label_selector=selector,
+                resource_version=version,
+                timeout_seconds=max(1, math.ceil(remaining)),
+            )
+            for event in stream:
+                pod = event["object"]
+                version = pod.metadata.resource_version
+                if event["type"] == "DELETED":
+                    pods.pop(pod.metadata.name, None)
+                else:
+                    pods[pod.metadata.name] = pod
+                if _address(pod) or time.monotonic() > deadline:
+                    break
 
     def _call(self, address: str, data: bytes, timeout: float, limit: float) -> SyncResult:
         from sluice.execution.kubernetes.pod import TIMEOUT_HEADER
@@ -573,3 +588,12 @@ class KubernetesExecutor:
                     log.info("synchronous service %s idle: scaled to %d", name, floor)
                 except Exception as exc:
                     log.debug("cannot scale %s down: %s", name, exc)
+
+
+def _address(pod: Any) -> str:
+    """A pod's address if it is Ready and not going away, else ""."""
+    status = pod.status
+    if not status.pod_ip or pod.metadata.deletion_timestamp is not None:
+        return ""
+    ready = any(c.type == "Ready" and c.status == "True" for c in status.conditions or [])
+    return str(status.pod_ip) if ready else ""
