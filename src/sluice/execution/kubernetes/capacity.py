@@ -114,6 +114,11 @@ class ClusterCapacity:
             )
             self._read_at = time.monotonic()
 
+    @property
+    def overhead(self) -> tuple[float, int]:
+        """What each job's pod asks for besides its service's CPU and memory."""
+        return self._overhead
+
     def nodes(self) -> list[NodeInfo]:
         self._refresh()
         with self._lock:

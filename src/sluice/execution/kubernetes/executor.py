@@ -126,6 +126,7 @@ class KubernetesExecutor:
         self._batch = client.BatchV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._capacity = capacity
+        self._capacity_overhead = capacity.overhead
         self._store = job_store
         self._namespace = namespace
         self._image = supervisor_image
@@ -163,8 +164,8 @@ class KubernetesExecutor:
             self._delete_sync(old.name)
         if new is None and old is not None:
             self._delete_jobs(old.name)
-        if new is not None and new.synchronous.min_scale > 0:
-            self._ensure_sync(new, None, new.synchronous.min_scale)
+        # A Deployment is made by the first /run (it needs the service's token, which the
+        # record has); from then on it keeps min_scale replicas.
 
     def batching(self, service: Service) -> BatchPolicy:
         return BatchPolicy()
@@ -177,6 +178,10 @@ class KubernetesExecutor:
 
     def why_waiting(self, service: Service) -> str:
         capacity = self._capacity
+        cpu, memory = self._capacity_overhead
+        needs = (service.cpu_cores + cpu, service.memory_bytes + memory)
+        if needs[0] <= capacity.free_cpu and needs[1] <= capacity.free_memory:
+            return ""
         return (
             f"waiting for capacity: each job needs {service.cpu} CPU and {service.memory}; "
             f"free in the cluster now: {capacity.free_cpu:g} CPU and "
@@ -442,7 +447,7 @@ class KubernetesExecutor:
 
     # -- synchronous services ------------------------------------------------------------
 
-    def _ensure_sync(self, service: Service, token: str | None, replicas: int) -> None:
+    def _ensure_sync(self, service: Service, token: str, replicas: int) -> None:
         from kubernetes.client.exceptions import ApiException
 
         name = m.sync_name(service)
@@ -459,7 +464,7 @@ class KubernetesExecutor:
                 body = {"spec": {"replicas": replicas}}
                 self._apps.patch_namespaced_deployment_scale(name, self._namespace, body)
             return
-        self._create_sync(service, token or "", replicas)
+        self._create_sync(service, token, replicas)
 
     def _create_sync(self, service: Service, token: str, replicas: int) -> None:
         from kubernetes.client.exceptions import ApiException
