@@ -114,13 +114,10 @@ class Sites:
 
     def limit(self, rate: str, site: str = "cloud") -> None:
         """A token-bucket limit on what the bridge sends to ``site`` (and on what it sends)."""
+        tbf = ["tbf", "rate", rate, "burst", "32kbit", "latency", "400ms"]
         for where, dev in ((self.bridge, f"p-{site}"), (f"slc{self.n}-{site}", "v0")):
-            subprocess.run(
-                ["ip", "netns", "exec", where, "tc", "qdisc", "replace", "dev", dev, "root"]
-                + ["tbf", "rate", rate, "burst", "32kbit", "latency", "400ms"],
-                check=True,
-                capture_output=True,
-            )
+            argv = ["ip", "netns", "exec", where, "tc", "qdisc", "replace", "dev", dev, "root"]
+            subprocess.run([*argv, *tbf], check=True, capture_output=True)
 
     def cli_config(self) -> dict[str, Any]:
         return {"edge": self.edge.cluster_entry(), "cloud": self.cloud.cluster_entry()}
