@@ -14,6 +14,7 @@ from sluice.api.routes import (
     events,
     executions,
     invoke,
+    lineage,
     logs,
     metrics,
     service_auth,
@@ -46,6 +47,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(buckets.router)
     app.include_router(volumes.router)
     app.include_router(metrics.router)
+    app.include_router(lineage.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
     _allow_browsers(app, platform.settings.cors_origins)
     return app

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
+from sluice.core.continuum import Continuum, build_continuum
 from sluice.core.dispatcher import Dispatcher, Pause
 from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
@@ -60,6 +61,7 @@ class Platform:
     executor: Executor
     loops: Loops
     oscar: OscarApi
+    continuum: Continuum
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -71,6 +73,7 @@ class Platform:
         # Parse every stored service once now, not in the first client's listing.
         threading.Thread(target=self.services.list, name="warm-services", daemon=True).start()
         self.jobs.start()
+        self.continuum.start()
         self.reconciler.start()
         if self.store_watchdog is not None:
             self._watchdog = self.loops.add(Supervised("store-watchdog", self._watch_store))
@@ -81,6 +84,7 @@ class Platform:
         if self._watchdog is not None:
             self._watchdog.stop()
         self.reconciler.stop()
+        self.continuum.stop()
         self.jobs.stop()
         self.executor.close()
         self.oscar.executions.close()
@@ -146,6 +150,7 @@ def build_platform(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
     services.add_listener(jobs.service_changed)
+    continuum = build_continuum(database, storage, services, ledger, data.outbox)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
     loops = Loops()
@@ -172,6 +177,7 @@ def build_platform(
         executor=executor,
         loops=loops,
         oscar=oscar,
+        continuum=continuum,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
         started_at=started_at,

@@ -1,12 +1,23 @@
 """Which storage provider a service's path lives in, and creating its folders before it is saved."""
 
 import threading
+from pathlib import Path
+from typing import Protocol
 
 from sluice.domain.parts import DEFAULT_PROVIDER, MinIOProvider
 from sluice.domain.service import Service
 from sluice.errors import Invalid
 from sluice.storage.base import StorageProvider
 from sluice.storage.registry import open_provider
+
+
+class UploadHook(Protocol):
+    """Takes over output uploads: records where each went, and may keep one for later when the
+    store belongs to a cluster that cannot be reached now (store-and-forward)."""
+
+    def upload(
+        self, service: Service, provider: str, local: Path, path: str, job_id: str
+    ) -> None: ...
 
 
 class StorageResolver:
@@ -18,6 +29,7 @@ class StorageResolver:
         self.object_store = object_store
         self._default = default
         self._lock = threading.Lock()
+        self.hook: UploadHook | None = None
 
     @property
     def default(self) -> StorageProvider:
@@ -37,6 +49,15 @@ class StorageResolver:
             )
         values = config if isinstance(config, dict) else config.model_dump()
         return open_provider(kind, values)
+
+    def upload(
+        self, service: Service, provider: str, local: Path, path: str, job_id: str = ""
+    ) -> None:
+        """A job's output file to ``path`` of ``provider``, through the hook when there is one."""
+        if self.hook is not None:
+            self.hook.upload(service, provider, local, path, job_id)
+        else:
+            self.open(service, provider).upload_file(local, path)
 
     def prepare(self, service: Service) -> None:
         """Create every input and output bucket and folder that is missing."""

@@ -32,14 +32,16 @@ def stage_body(body: Body, input_dir: Path, name: str) -> Path:
     return target
 
 
-def stage_out(service: Service, storage: StorageResolver, output_dir: Path) -> list[str]:
+def stage_out(
+    service: Service, storage: StorageResolver, output_dir: Path, job_id: str = ""
+) -> list[str]:
     """Every output file that passes an output's filters, to that output's path; what went where."""
     uploaded: list[str] = []
     files = list(output_files(output_dir))
     for target in service.output:
-        provider = storage.open(service, target.storage_provider)
+        provider = target.storage_provider
         for local, name in files:
             if target.accepts(name):
-                provider.upload_file(local, f"{target.path}/{name}")
+                storage.upload(service, provider, local, f"{target.path}/{name}", job_id)
                 uploaded.append(f"{target.storage_provider}:{target.path}/{name}")
     return uploaded
