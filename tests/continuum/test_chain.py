@@ -5,6 +5,7 @@ event and starts the cloud service. Bad FDLs and bad clusters are refused before
 created, and a loop through the other cluster's store is refused at apply time.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,27 @@ def test_chained_services_across_two_clusters(sites: Sites, config: Path, tmp_pa
     body = cloud.get_object(Bucket="frames", Key="out/f1.txt")["Body"].read()
     assert body == b"frame 1\nedge\ncloud\n"
     assert keys_under(sites.edge.s3(), "frames", "mid/") == []  # it went to the cloud's store
+
+    # Lineage of the result: the cloud's job, the edge's job, the upload that started it all.
+    traced = cli(config, "lineage", "cloud", "frames/out/f1.txt", "--json")
+    assert traced.exit_code == 0, traced.output
+    steps = json.loads(traced.stdout)["steps"]
+    assert [s["object"]["path"] for s in steps] == [
+        "frames/out/f1.txt",
+        "frames/mid/f1.txt",
+        "frames/input/f1.txt",
+    ]
+    assert [s["cluster"] for s in steps] == ["cloud", "edge", "edge"]
+    detect, split, upload = (s["job"] for s in steps)
+    assert (detect["service"], detect["status"]) == ("frames-detect", "Succeeded")
+    assert (split["service"], split["status"]) == ("frames-split", "Succeeded")
+    assert upload is None
+    with sites.cloud.client() as http:
+        assert detect["id"] in http.get("/system/logs/frames-detect").json()["jobs"]
+    with sites.edge.client() as http:
+        assert split["id"] in http.get("/system/logs/frames-split").json()["jobs"]
+    shown = cli(config, "lineage", "cloud", "frames/out/f1.txt")
+    assert shown.exit_code == 0 and "uploaded" in shown.output and split["id"] in shown.output
 
 
 def test_cluster_defined_only_in_the_fdl(sites: Sites, tmp_path: Path) -> None:
