@@ -13,6 +13,7 @@ from sluice.api.routes import (
     deployments,
     events,
     executions,
+    federation,
     invoke,
     lineage,
     logs,
@@ -48,6 +49,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(volumes.router)
     app.include_router(metrics.router)
     app.include_router(lineage.router)
+    app.include_router(federation.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
     _allow_browsers(app, platform.settings.cors_origins)
     return app

@@ -7,6 +7,8 @@ upload), the lineage view, and delegation of jobs to replicas on other clusters.
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluice.core.delegation import Delegator
+from sluice.core.federation import Federation
 from sluice.core.forwarding import Forwarder
 from sluice.core.lineage import LineageView
 from sluice.core.services import ServiceManager
@@ -22,6 +24,8 @@ from sluice.storage.resolver import StorageResolver
 class Continuum:
     forwarder: Forwarder
     lineage: LineageView
+    delegator: Delegator
+    federation: Federation
 
     def start(self) -> None:
         self.forwarder.loop.start()
@@ -42,4 +46,6 @@ def build_continuum(
     outbox, lineage = Outbox(database), LineageStore(database)
     forwarder = Forwarder(storage, services, outbox, lineage, outbox_folder, own)
     storage.hook = forwarder
-    return Continuum(forwarder, LineageView(lineage, ledger, services, own))
+    delegator = Delegator(ledger, services, forwarder, lineage)
+    view = LineageView(lineage, ledger, services, own)
+    return Continuum(forwarder, view, delegator, Federation(services))

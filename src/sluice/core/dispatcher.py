@@ -33,6 +33,9 @@ PAUSED_WAIT = 1.0  # seconds between looks at what pauses the dispatcher
 PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
 
 Pause = Callable[[], str]  # why jobs cannot run now ("" when they can)
+# The jobs of a service that stay here; the rest went elsewhere (delegated to a replica on
+# another cluster). ``full``: the executor has no room now.
+Overflow = Callable[[ServiceRecord, list[Job], bool], list[Job]]
 
 
 class Dispatcher:
@@ -44,8 +47,10 @@ class Dispatcher:
         backoff: float,
         events: JobEvents | None = None,
         pauses: Sequence[Pause] = (),
+        overflow: Overflow | None = None,
     ) -> None:
         self._ledger = ledger
+        self._overflow = overflow or (lambda _record, jobs, _full: jobs)
         self._events = events or JobEvents()
         self._services = services
         self._executor = executor
@@ -126,6 +131,7 @@ class Dispatcher:
         a partial batch waits up to the service's batch wait for more."""
         service = record.service
         policy = self._executor.batching(service)
+        jobs = self._overflow(record, jobs, False)
         while jobs:
             batch, jobs = jobs[: policy.size], jobs[policy.size :]
             age = time.time() - batch[0].created_at.timestamp()
@@ -137,8 +143,9 @@ class Dispatcher:
             except Invalid as exc:  # it can never run here: fail for good, now
                 self._refuse(batch, str(exc))
                 continue
-            if slot is None:
-                return  # full: the rest of this service's jobs wait for the next round
+            if slot is None:  # full: the rest wait for the next round, or go to a replica
+                self._overflow(record, [*batch, *jobs], True)
+                return
             self._start(slot, record, batch)
 
     def _start(self, slot: Slot, record: ServiceRecord, batch: list[Job]) -> None:

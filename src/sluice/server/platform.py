@@ -145,12 +145,15 @@ def build_platform(
     services.add_listener(executor.service_changed)
     events = JobEvents()
     pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, pauses)
+    continuum = build_continuum(database, storage, services, ledger, data.outbox)
+    overflow = continuum.delegator.overflow
+    dispatcher = Dispatcher(
+        ledger, services, executor, settings.retry_backoff, events, pauses, overflow
+    )
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
     services.add_listener(jobs.service_changed)
-    continuum = build_continuum(database, storage, services, ledger, data.outbox)
     router = EventRouter(services, jobs)
     reconciler = Reconciler(services, storage, ledger, router, settings.reconcile_interval)
     loops = Loops()
