@@ -23,6 +23,7 @@ from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
+from sluice.domain.topology import store_name
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
 from sluice.server.executors import build_executor
@@ -139,7 +140,10 @@ def build_platform(
         capacity = MachineCapacity(settings.total_cpu, memory)
     if executor is None:
         executor = build_executor(settings, capacity, storage, data, engine)
-    services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
+    own_store = store_name(object_store.endpoint)
+    services.add_checker(
+        lambda service: check_no_cycle(service, services.all_definitions, own_store)
+    )
     services.add_checker(EndpointPolicy(settings.allowed_endpoints.split(",")).check)
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
