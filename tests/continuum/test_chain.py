@@ -183,3 +183,19 @@ def test_loop_closed_by_a_later_apply(sites: Sites, config: Path, tmp_path: Path
     assert result.exit_code != 0
     assert "later-a@edge → later-b@cloud → later-a@edge" in result.output, result.output
     assert "later-a" not in names(sites.edge)
+
+
+def test_other_clusters_secrets_never_in_answers_or_logs(sites: Sites) -> None:
+    """After everything above: no password or key of the other cluster in either site's API
+    answers (the services as listed) or in its log."""
+    secrets = [sites.cloud.password or "", sites.cloud.minio_provider()["secret_key"]]
+    assert all(len(secret) >= 8 for secret in secrets)
+    for site in (sites.edge, sites.cloud):
+        with site.client() as http:
+            listed = http.get("/system/services").text
+            outbox = http.get("/system/outbox").text
+        log = site.log_path.read_text(errors="replace")
+        for secret in secrets:
+            if site is sites.cloud and secret == sites.cloud.password:
+                continue  # the cloud's own admin password is in its own environment only
+            assert secret not in listed and secret not in outbox and secret not in log

@@ -116,3 +116,54 @@ def test_federation_route_reads_and_changes_replicas(sites: Sites, config: Path)
         assert refused.status_code == 400 and "mars" in refused.text
         shown = http.get("/system/services/work").json()
         assert shown["clusters"]["cloud"]["auth_password"] == "hidden"
+
+
+def test_always_delegated_events_wait_out_a_cut_link(sites: Sites, tmp_path: Path) -> None:
+    """A service marked to always delegate; its events wait in the edge's outbox while the
+    cloud is cut off, and each is run on the cloud exactly once when it is back."""
+    replica = {"type": "oscar", "cluster_id": "cloud", "service_name": "always-cloud"}
+    edge = service("always", "alw/in", [("minio.default", "alw/out")], "edge", replicas=[replica])
+    edge["annotations"] = {"sluice.delegate": "always"}
+    cloud = service("always-cloud", "alw/in", [("minio.edge", "alw/out")], "cloud")
+    fdl = write_fdl(
+        tmp_path, [("edge", edge), ("cloud", cloud)], {"edge": sites.edge.minio_provider()}
+    )
+    applied = cli(write_config(sites, tmp_path / "config.yaml"), "apply", str(fdl))
+    assert applied.exit_code == 0, applied.output
+    keys = ["a.txt", "b.txt", "c.txt"]
+    sites.cut("cloud")
+    try:
+        for key in keys:
+            sites.edge.s3().put_object(Bucket="alw", Key=f"in/{key}", Body=key.encode() + b"\n")
+        with sites.edge.client() as http:
+            held = wait_for(
+                lambda: _waiting(http, "delegate", len(keys)), timeout=90, what="queued events"
+            )
+            jobs = http.get("/system/jobs/always").json()["jobs"]
+        assert {e["service"] for e in held} == {"always"}
+        assert len(jobs) == len(keys) and all(j["status"] == "Succeeded" for j in jobs)
+    finally:
+        sites.restore("cloud")
+    s3 = sites.edge.s3()
+    for key in keys:
+        wait_for(lambda k=key: _exists(s3, f"out/{k}"), timeout=90, what=f"the result of {key}")
+        body = s3.get_object(Bucket="alw", Key=f"out/{key}")["Body"].read()
+        assert body == key.encode() + b"\ncloud\n"
+    with sites.cloud.client() as http:
+        ran = http.get("/system/jobs/always-cloud").json()["jobs"]
+    assert len(ran) == len(keys)  # once each
+    with sites.edge.client() as http:
+        assert http.get("/system/outbox").json()["waiting"] == 0
+
+
+def _waiting(http: Any, kind: str, count: int) -> list[dict[str, Any]] | None:
+    entries = [e for e in http.get("/system/outbox").json()["entries"] if e["kind"] == kind]
+    return entries if len(entries) == count else None
+
+
+def _exists(s3: Any, key: str) -> bool:
+    try:
+        s3.head_object(Bucket="alw", Key=key)
+    except s3.exceptions.ClientError:
+        return False
+    return True
