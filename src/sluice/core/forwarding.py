@@ -19,7 +19,7 @@ from pathlib import Path
 from sluice.core.services import ServiceManager
 from sluice.domain.parts import DEFAULT_PROVIDER, MinIOProvider
 from sluice.domain.service import Service
-from sluice.domain.topology import S3_KINDS, provider_store
+from sluice.domain.topology import S3_KINDS, store_name
 from sluice.errors import NotFound, SluiceError, StorageError
 from sluice.state.lineage import OUTPUT, LineageStore
 from sluice.state.outbox import Outbox, Parcel
@@ -73,18 +73,36 @@ class Forwarder:
 
     # -- the upload hook -----------------------------------------------------------------------
 
-    def upload(self, service: Service, provider: str, local: Path, path: str, job_id: str) -> None:
-        store = provider_store(service.model_dump(), provider, self.own_store) or provider
-        if self._is_remote(provider, store):
-            self._upload_remote(service, provider, store, local, path, job_id)
+    def upload(
+        self,
+        service: Service,
+        name: str,
+        provider: StorageProvider,
+        local: Path,
+        path: str,
+        job_id: str,
+    ) -> None:
+        store = self._store_of(service, name)
+        if self._is_remote(name, store):
+            self._upload_remote(service, name, store, local, path, job_id)
         else:
-            self._storage.open(service, provider).upload_file(local, path)
+            provider.upload_file(local, path)
         if job_id:
             self._lineage.add(job_id, service.name, OUTPUT, store=store, path=path)
 
-    def _is_remote(self, provider: str, store: str) -> bool:
-        kind = provider.partition(".")[0]
-        return kind in S3_KINDS and provider != DEFAULT_PROVIDER and store != self.own_store
+    def _store_of(self, service: Service, name: str) -> str:
+        """The store a provider names: a ``store_name`` for S3 stores, else the name itself."""
+        kind, _, ident = name.partition(".")
+        if name == DEFAULT_PROVIDER:
+            return self.own_store
+        config = service.storage_providers.get(kind, ident)
+        if kind in S3_KINDS and isinstance(config, MinIOProvider) and config.endpoint:
+            return store_name(config.endpoint)
+        return name
+
+    def _is_remote(self, name: str, store: str) -> bool:
+        kind = name.partition(".")[0]
+        return kind in S3_KINDS and name != DEFAULT_PROVIDER and store != self.own_store
 
     def _upload_remote(
         self, service: Service, provider: str, store: str, local: Path, path: str, job_id: str

@@ -16,7 +16,13 @@ class UploadHook(Protocol):
     store belongs to a cluster that cannot be reached now (store-and-forward)."""
 
     def upload(
-        self, service: Service, provider: str, local: Path, path: str, job_id: str
+        self,
+        service: Service,
+        name: str,
+        provider: StorageProvider,
+        local: Path,
+        path: str,
+        job_id: str,
     ) -> None: ...
 
 
@@ -51,13 +57,20 @@ class StorageResolver:
         return open_provider(kind, values)
 
     def upload(
-        self, service: Service, provider: str, local: Path, path: str, job_id: str = ""
+        self,
+        service: Service,
+        name: str,
+        provider: StorageProvider,
+        local: Path,
+        path: str,
+        job_id: str = "",
     ) -> None:
-        """A job's output file to ``path`` of ``provider``, through the hook when there is one."""
+        """A job's output file to ``path`` of ``provider`` (opened for ``name``), through the
+        hook when there is one."""
         if self.hook is not None:
-            self.hook.upload(service, provider, local, path, job_id)
+            self.hook.upload(service, name, provider, local, path, job_id)
         else:
-            self.open(service, provider).upload_file(local, path)
+            provider.upload_file(local, path)
 
     def prepare(self, service: Service) -> None:
         """Create every input and output bucket and folder that is missing."""

@@ -39,9 +39,10 @@ def stage_out(
     uploaded: list[str] = []
     files = list(output_files(output_dir))
     for target in service.output:
-        provider = target.storage_provider
+        provider = storage.open(service, target.storage_provider)
         for local, name in files:
             if target.accepts(name):
-                storage.upload(service, provider, local, f"{target.path}/{name}", job_id)
+                where = f"{target.path}/{name}"
+                storage.upload(service, target.storage_provider, provider, local, where, job_id)
                 uploaded.append(f"{target.storage_provider}:{target.path}/{name}")
     return uploaded
