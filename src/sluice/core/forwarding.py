@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 RETRY_WAIT = 1.0  # seconds between delivery rounds while something waits
 IDLE_WAIT = 5.0
 REMOTE_CONNECT_TIMEOUT = 3.0  # seconds: an unreachable store is noticed soon
+REMOTE_READ_TIMEOUT = 10.0  # seconds without a byte moving on a pooled connection
 REMOTE_ATTEMPTS = 2
 BATCH = 200
 
@@ -155,6 +156,7 @@ class Forwarder:
                     config.region,
                     config.verify,
                     connect_timeout=REMOTE_CONNECT_TIMEOUT,
+                    read_timeout=REMOTE_READ_TIMEOUT,
                     max_attempts=REMOTE_ATTEMPTS,
                 )
             return self._remotes[key]
