@@ -1,8 +1,8 @@
 """Part 3a of issue 10: the link to the cloud is cut in the middle of a stream of frames.
 
 The edge keeps going: its jobs succeed and their outputs for the cloud wait in its outbox (in
-its ledger's database and data dir). When the link comes back they are delivered, and every
-frame reaches the cloud, and is processed there, exactly once.
+its ledger's database and data dir), across a restart of the edge. When the link comes back
+they are delivered, and every frame reaches the cloud, and is processed there, exactly once.
 """
 
 from collections.abc import Iterator
@@ -66,6 +66,10 @@ def test_link_cut_mid_stream_every_frame_once(sites: Sites, tmp_path: Path) -> N
         assert all(e["last_error"] for e in held["entries"])
         spooled = list((sites.edge.data_dir / "outbox").iterdir())
         assert len(spooled) == len(second)
+        # Durably: the edge restarts while the link is still down, and nothing is lost.
+        sites.edge.stop()
+        sites.edge.start()
+        assert outbox(sites)["waiting"] == len(second)
     finally:
         sites.restore("cloud")
 
