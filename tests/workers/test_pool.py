@@ -230,3 +230,82 @@ def test_close_cuts_a_slow_start_short(make_spec: SpecFactory, capacity: Machine
     assert time.monotonic() - started < 3
     assert len(errors) == 1 and "did not start" in str(errors[0])
     assert capacity.used_cpu == 0
+
+
+class InstantWorker:
+    """Starts at once and answers at once: many threads race through the pool's bookkeeping."""
+
+    def __init__(self) -> None:
+        self.alive = True
+        self.spec = type("Spec", (), {"service": "instant", "handler": "none"})()
+
+    def start(self, timeout: float) -> None:
+        time.sleep(0.001)
+
+    def close(self) -> None:
+        self.alive = False
+
+
+class SlowLog:
+    """A logger that takes its time: it widens any gap in the pool's bookkeeping after a
+    worker has started, where another thread might see the pool one worker short."""
+
+    def info(self, *args: object) -> None:
+        time.sleep(0.02)
+
+    warning = exception = info
+
+
+def test_workers_that_start_at_once_never_exceed_max_scale(
+    capacity: MachineCapacity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sluice.workers.pool.log", SlowLog())
+    pool = WorkerPool(
+        InstantWorker,  # type: ignore[arg-type]
+        min_scale=0,
+        max_scale=4,
+        idle_timeout=30,
+        reserve=lambda: capacity.try_acquire(0.5, 64 * MiB),
+    )
+    pool.start()
+    busiest = 0
+    lock = threading.Lock()
+
+    def rounds() -> None:
+        nonlocal busiest
+        for _ in range(20):
+            with pool.acquire(timeout=30):
+                with lock:
+                    busiest = max(busiest, pool.stats().busy)
+                time.sleep(0.001)
+
+    threads = [threading.Thread(target=rounds) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert pool.stats().spawned <= 4
+        assert busiest <= 4
+        assert capacity.used_cpu == 0.5 * pool.stats().live
+    finally:
+        pool.close()
+    assert capacity.used_cpu == 0
+
+
+def test_shed_idle_gives_back_capacity_above_min_scale_only(
+    tmp_path: Path, make_pool: MakePool, capacity: MachineCapacity
+) -> None:
+    pool = make_pool(min_scale=1, max_scale=3)
+    call_in_threads(pool, write_input(tmp_path, "a", "x"), 3)
+    wait_for(lambda: pool.stats().idle == pool.stats().live >= 2)
+    live = pool.stats().live
+    assert not pool.shed_idle(idle_for=60)  # none idle that long
+    assert pool.shed_idle(idle_for=0)
+    assert pool.stats().live == live - 1
+    assert capacity.used_cpu == 0.5 * (live - 1)  # given back at once
+    while pool.stats().live > 1:
+        assert pool.shed_idle(idle_for=0)
+    assert not pool.shed_idle(idle_for=0)  # min_scale stays warm
+    with pool.acquire(timeout=10) as worker:
+        assert worker.alive

@@ -24,6 +24,7 @@ from sluice.storage.base import (
     split_object_path,
     split_path,
 )
+from sluice.storage.small_objects import SmallObjects
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -109,6 +110,9 @@ class S3Provider:
             read_timeout=read_timeout,
             max_attempts=max_attempts,
         )
+        self._small = SmallObjects(
+            *self._connection, self.where, connect_timeout=connect_timeout, timeout=read_timeout
+        )
         self._transfer = TransferConfig(
             multipart_threshold=_MULTIPART_BYTES, multipart_chunksize=_MULTIPART_BYTES
         )
@@ -130,27 +134,20 @@ class S3Provider:
         if not local.is_file():
             raise NotFound(f"cannot upload {local}: no such local file")
         with self._errors("upload", path):
-            if local.stat().st_size < _MULTIPART_BYTES:
-                # One PUT: the managed transfer's thread pool costs more than the upload itself.
-                self._client.put_object(Bucket=bucket, Key=key, Body=local.read_bytes())
-            else:
+            if local.stat().st_size >= _MULTIPART_BYTES:
                 self._client.upload_file(str(local), bucket, key, Config=self._transfer)
+                return
+        self._small.put(bucket, key, local.read_bytes())
 
     def download_file(self, path: str, local: Path) -> None:
         bucket, key = split_object_path(path)
         with self._errors("download", path):
             local.parent.mkdir(parents=True, exist_ok=True)
-            response = self._client.get_object(Bucket=bucket, Key=key)
-            if response.get("ContentLength", 0) >= _MULTIPART_BYTES:
-                response["Body"].close()
-                # Ranged, parallel parts; boto3 writes a temporary name then renames it.
-                self._client.download_file(bucket, key, str(local), Config=self._transfer)
-                return
-            partial = local.with_name(f".{local.name}.part")
-            with partial.open("wb") as handle:
-                for chunk in response["Body"].iter_chunks(1024 * 1024):
-                    handle.write(chunk)
-            partial.replace(local)
+        if self._small.get(bucket, key, local, largest=_MULTIPART_BYTES):
+            return
+        with self._errors("download", path):
+            # Ranged, parallel parts; boto3 writes a temporary name then renames it.
+            self._client.download_file(bucket, key, str(local), Config=self._transfer)
 
     def list_objects(self, path: str) -> Iterator[ObjectInfo]:
         bucket, key = split_path(path)

@@ -53,6 +53,12 @@ class _Slot:
         finally:
             self.reservation.release()
 
+    def give_back(self) -> None:
+        """Release the capacity now and let the worker leave in the background (it only
+        has to read EOF and exit): for a caller that is waiting on that capacity."""
+        self.reservation.release()
+        threading.Thread(target=self.worker.close, name="sluice-worker-close", daemon=True).start()
+
 
 class WorkerPool:
     """``spawn`` makes a new, not yet started worker; the pool starts it."""
@@ -112,17 +118,8 @@ class WorkerPool:
         if not reservations:
             return
         with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as executor:
-            futures = [executor.submit(self._start_slot, r) for r in wanted]
-        errors: list[BaseException] = []
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                errors.append(error)
-                continue
-            slot = future.result()
-            with self._cond:
-                self._idle.append(slot)
-                self._cond.notify_all()
+            futures = [executor.submit(self._start_slot, r, False) for r in wanted]
+        errors = [error for future in futures if (error := future.exception()) is not None]
         if len(wanted) < len(reservations):
             raise BackendError("not enough free capacity to keep the minimum of workers")
         if errors:
@@ -155,14 +152,11 @@ class WorkerPool:
                         break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise NoWorkerFree(f"no worker free within {timeout:g} s")
+                        raise NoWorkerFree(f"no worker free within {timeout:g} s ({self._why()})")
                     self._cond.wait(min(remaining, RESERVE_RETRY))
         finally:
             self._discard(dead)
-        slot = self._start_slot(reservation)
-        with self._cond:
-            self._busy.add(slot)
-        return slot
+        return self._start_slot(reservation, True)
 
     def _take_idle(self, dead: list[_Slot]) -> _Slot | None:
         while self._idle:
@@ -183,8 +177,9 @@ class WorkerPool:
             self._peak = max(self._peak, live + 1)
         return reservation
 
-    def _start_slot(self, reservation: Reservation) -> _Slot:
-        """Spawn and start a worker for ``reservation``, counted as starting meanwhile."""
+    def _start_slot(self, reservation: Reservation, busy: bool) -> _Slot:
+        """Spawn and start a worker for ``reservation``, counted as starting meanwhile, then
+        as busy (for the caller) or idle."""
         worker: HandlerWorker | None = None
         try:
             worker = self._spawn()
@@ -198,14 +193,16 @@ class WorkerPool:
             if worker is not None:
                 worker.close()
             reservation.release()
-            self._started(worker, None)
+            self._started(worker, None, busy)
             raise
         slot = _Slot(worker, reservation)
-        self._started(worker, slot)
+        self._started(worker, slot, busy)
         log.info("started a worker of %s (%d live)", worker.spec.service, self.stats().live)
         return slot
 
-    def _started(self, worker: HandlerWorker | None, slot: _Slot | None) -> None:
+    def _started(self, worker: HandlerWorker | None, slot: _Slot | None, busy: bool) -> None:
+        # No longer starting and busy (or idle) in one step: in between, the pool would look
+        # one worker short and another thread could grow it past max_scale.
         with self._cond:
             self._starting -= 1
             if worker is not None:
@@ -215,6 +212,10 @@ class WorkerPool:
                 return
             self._spawned += 1
             closed = self._closed
+            if not closed and busy:
+                self._busy.add(slot)
+            elif not closed:
+                self._idle.append(slot)
         if closed:
             slot.discard()
             raise BackendError("the worker pool is closed")
@@ -230,6 +231,10 @@ class WorkerPool:
                 self._idle.append(slot)
             self._cond.notify_all()
         if not keep:
+            if not self._closed:
+                log.warning(
+                    "a worker of %s exited after a call; discarding it", slot.worker.spec.service
+                )
             slot.discard()
 
     def _discard(self, slots: list[_Slot]) -> None:
@@ -239,6 +244,34 @@ class WorkerPool:
         if slots:
             with self._cond:
                 self._cond.notify_all()
+
+    def _why(self) -> str:
+        """Why the pool could not grow, holding the lock."""
+        busy = f"{len(self._busy)} busy, {self._starting} starting"
+        if self._max and self._live() >= self._max:
+            return f"{busy}: max_scale {self._max} reached"
+        return f"{busy}: no free capacity for another worker"
+
+    def shed_idle(self, idle_for: float) -> bool:
+        """Close the longest-idle worker above ``min_scale`` that has been idle at least
+        ``idle_for`` seconds, giving its capacity back at once; False if there is none. Never
+        waits on the pool (another pool may be asking while it holds its own lock)."""
+        if not self._cond.acquire(blocking=False):
+            return False
+        try:
+            if self._closed or self._live() <= self._min or not self._idle:
+                return False
+            oldest = min(self._idle, key=lambda slot: slot.idle_since)
+            if time.monotonic() - oldest.idle_since < idle_for:
+                return False
+            self._idle.remove(oldest)
+            self._cond.notify_all()
+        finally:
+            self._cond.release()
+        service = oldest.worker.spec.service
+        log.info("stopping an idle worker of %s: its capacity is wanted", service)
+        oldest.give_back()
+        return True
 
     def _live(self) -> int:
         return len(self._idle) + len(self._busy) + self._starting
