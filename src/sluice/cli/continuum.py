@@ -18,6 +18,7 @@ from sluice.domain.topology import Placed, find_cycle, place, store_name
 from sluice.fdl import FdlService
 
 _PATH_KEYS = ("input", "output")
+NEIGHBOUR_TIMEOUT = 5.0  # seconds: a cluster only read for the loop check may be long gone
 
 
 def fdl_clusters(services: list[FdlService]) -> dict[str, Cluster]:
@@ -113,9 +114,11 @@ def reach_neighbours(
     be reached is left out (with a warning), one that is a target under another id too."""
     found: dict[str, Reached] = {}
     stores = {r.store for r in reached.values()}
+    defined = {**fdl_clusters(services), **session.config.clusters}
     for ident in sorted(known - set(reached)):
         try:
-            neighbour = reach(ident, client_for(session, services, ident))
+            with connect(ident, defined[ident], timeout=NEIGHBOUR_TIMEOUT) as client:
+                neighbour = reach(ident, client)
         except CliError as exc:
             output.warn(f"loop check without cluster '{ident}': {exc}")
             continue

@@ -58,7 +58,7 @@ class Session:
         self._clients.clear()
 
 
-def connect(cluster_id: str, cluster: Cluster) -> Client:
+def connect(cluster_id: str, cluster: Cluster, timeout: float = 60) -> Client:
     if not cluster.endpoint:
         raise CliError(f"cluster '{cluster_id}' has no endpoint in the configuration")
     if cluster.auth_user is None:
@@ -70,6 +70,7 @@ def connect(cluster_id: str, cluster: Cluster) -> Client:
         cluster.auth_user,
         cluster.auth_password,
         verify=cluster.ssl_verify,
+        timeout=timeout,
     )
 
 
