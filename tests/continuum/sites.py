@@ -124,7 +124,11 @@ class Sites:
 
 
 def netns_up() -> int:
-    done = subprocess.run([str(SCRIPTS / "netns-up")], check=True, capture_output=True, text=True)
+    """A new pair of sites' namespaces (needs root and iproute2); its number N."""
+    argv = [str(SCRIPTS / "netns-up")]
+    done = subprocess.run(argv, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/netns-up failed: {done.stderr.strip()}")
     return int(done.stdout.strip().splitlines()[-1])
 
 
