@@ -137,8 +137,11 @@ def netns_down(n: int) -> None:
 
 
 @contextmanager
-def two_sites(base: Path, env: dict[str, str] | None = None) -> Iterator[Sites]:
-    """Edge (10.249.N.1) and cloud (10.249.N.2), both up; everything removed at the end."""
+def two_sites(
+    base: Path, env: dict[str, str] | None = None, *, edge_env: dict[str, str] | None = None
+) -> Iterator[Sites]:
+    """Edge (10.249.N.1) and cloud (10.249.N.2), both up with ``env`` (the edge also with
+    ``edge_env``); everything removed at the end."""
     n = netns_up()
     started: list[SiteProcess] = []
     try:
@@ -147,7 +150,11 @@ def two_sites(base: Path, env: dict[str, str] | None = None) -> Iterator[Sites]:
                 data_dir=base / name,
                 netns=f"slc{n}-{name}",
                 address=f"10.249.{n}.{index}",
-                env={"SLUICE_RECONCILE_INTERVAL": "2", **(env or {})},
+                env={
+                    "SLUICE_RECONCILE_INTERVAL": "2",
+                    **(env or {}),
+                    **((edge_env or {}) if name == "edge" else {}),
+                },
             )
             started.append(site)
             site.start()

@@ -1,7 +1,8 @@
 """Part 2 of issue 10: the edge is full, so a job goes to its replica on the cloud.
 
 The edge has one CPU; a slow job holds it. The next job waits the service's
-``rescheduler_threshold`` and is delegated to the cloud replica as OSCAR's DelegateJob does:
+``rescheduler_threshold`` and is delegated to the cloud replica as OSCAR's DelegateJob does
+(a job that can never fit the edge goes at once):
 the cloud reads the input from the edge's store and writes its result back there. Both
 ledgers record it, and lineage follows it. ``/system/federation/{svc}`` reads and changes the
 replicas.
@@ -24,7 +25,7 @@ SLOW = 'case "$INPUT_FILE_PATH" in *slow*) sleep 25;; esac\n'
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     base = tmp_path_factory.mktemp("delegation-sites").resolve()
-    with two_sites(base, {"SLUICE_TOTAL_CPU": "1"}) as pair:
+    with two_sites(base, edge_env={"SLUICE_TOTAL_CPU": "1"}) as pair:
         yield pair
 
 
@@ -161,9 +162,27 @@ def _waiting(http: Any, kind: str, count: int) -> list[dict[str, Any]] | None:
     return entries if len(entries) == count else None
 
 
-def _exists(s3: Any, key: str) -> bool:
+def _exists(s3: Any, key: str, bucket: str = "alw") -> bool:
     try:
-        s3.head_object(Bucket="alw", Key=key)
+        s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError:
         return False
     return True
+
+
+def test_a_job_too_big_for_the_edge_goes_at_once(sites: Sites, tmp_path: Path) -> None:
+    """1.5 CPUs never fit the edge's one: delegated (not refused as a dead letter)."""
+    replica = {"type": "oscar", "cluster_id": "cloud", "service_name": "big-cloud"}
+    edge = service("big", "big/in", [("minio.default", "big/out")], "edge", cpu="1.5")
+    edge |= {"replicas": [replica], "rescheduler_threshold": 3600}
+    cloud = service("big-cloud", "big/in", [("minio.edge", "big/out")], "cloud", cpu="1.5")
+    providers = {"edge": sites.edge.minio_provider()}
+    fdl = write_fdl(tmp_path, [("edge", edge), ("cloud", cloud)], providers)
+    applied = cli(write_config(sites, tmp_path / "config.yaml"), "apply", str(fdl))
+    assert applied.exit_code == 0, applied.output
+    s3 = sites.edge.s3()
+    s3.put_object(Bucket="big", Key="in/huge.txt", Body=b"huge\n")
+    wait_for(lambda: _exists(s3, "out/huge.txt", "big"), what="the big job's result")
+    assert s3.get_object(Bucket="big", Key="out/huge.txt")["Body"].read() == b"huge\ncloud\n"
+    job = job_of(sites.edge, "big", "huge.txt")
+    assert job is not None and job["status"] == "Succeeded" and not job["dead_letter"]

@@ -5,9 +5,10 @@ and the headers ``X-Delegated-Job-ID`` / ``X-Delegated-From``. The replica downl
 from this cluster's store (``storage_providers.minio.<this cluster's id>`` in its definition).
 
 A job is delegated when the service is marked to always delegate (annotation
-``sluice.delegate: always``), or when it has waited ``federation.rescheduler_threshold``
-seconds for room here. Both ledgers record it: here the job ends Succeeded with the replica's
-job id in its log and in lineage; there the job records where it came from. When no replica
+``sluice.delegate: always``), when it can never fit here (more CPU or memory than this cluster
+has), or when it has waited ``federation.rescheduler_threshold`` seconds for room here. Both
+ledgers record it: here the job ends Succeeded with the replica's job id in its log and in
+lineage; there the job records where it came from. When no replica
 can be reached, the event waits in the outbox and is delivered later (store-and-forward);
 when every replica refuses it, the job stays here and runs when there is room, as in OSCAR.
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable
 
 import httpx
 
+from sluice.core.dispatcher import Room
 from sluice.core.forwarding import Forwarder
 from sluice.core.services import ServiceManager
 from sluice.domain.federation import ALWAYS_DELEGATE, Replica, members, threshold
@@ -63,17 +65,18 @@ class Delegator:
 
     # -- the dispatcher's hook -----------------------------------------------------------------
 
-    def overflow(self, record: ServiceRecord, jobs: list[Job], full: bool) -> list[Job]:
-        """The jobs that stay here; the others went to a replica (or wait to go)."""
+    def overflow(self, record: ServiceRecord, jobs: list[Job], room: Room) -> list[Job]:
+        """The jobs that stay here; the others went to a replica (or wait to go). A job that
+        can never fit here goes at once, as OSCAR's resource manager sends it."""
         service = record.service
         replicas = members(service.federation)
-        always = service.annotations.get(ALWAYS_DELEGATE) == "always"
-        if not replicas or not jobs or not (always or full):
+        at_once = service.annotations.get(ALWAYS_DELEGATE) == "always" or room == "never"
+        if not replicas or not jobs or not (at_once or room == "full"):
             return jobs
         wait, now = threshold(service.federation), time.time()
         kept = []
         for job in jobs:
-            due = always or now - job.created_at.timestamp() >= wait
+            due = at_once or now - job.created_at.timestamp() >= wait
             if not (due and job.id not in self._refused and self._delegate(service, replicas, job)):
                 kept.append(job)
         return kept

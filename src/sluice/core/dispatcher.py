@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
@@ -34,8 +35,9 @@ PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
 
 Pause = Callable[[], str]  # why jobs cannot run now ("" when they can)
 # The jobs of a service that stay here; the rest went elsewhere (delegated to a replica on
-# another cluster). ``full``: the executor has no room now.
-Overflow = Callable[[ServiceRecord, list[Job], bool], list[Job]]
+# another cluster). The room here: "free", "full" now, or "never" (they can never fit).
+Room = Literal["free", "full", "never"]
+Overflow = Callable[[ServiceRecord, list[Job], Room], list[Job]]
 
 
 class Dispatcher:
@@ -131,7 +133,7 @@ class Dispatcher:
         a partial batch waits up to the service's batch wait for more."""
         service = record.service
         policy = self._executor.batching(service)
-        jobs = self._overflow(record, jobs, False)
+        jobs = self._overflow(record, jobs, "free")
         while jobs:
             batch, jobs = jobs[: policy.size], jobs[policy.size :]
             age = time.time() - batch[0].created_at.timestamp()
@@ -140,11 +142,11 @@ class Dispatcher:
                 return
             try:
                 slot = self._executor.reserve(service)
-            except Invalid as exc:  # it can never run here: fail for good, now
-                self._refuse(batch, str(exc))
+            except Invalid as exc:  # it can never run here: a replica, or fail for good, now
+                self._refuse(self._overflow(record, batch, "never"), str(exc))
                 continue
             if slot is None:  # full: the rest wait for the next round, or go to a replica
-                self._overflow(record, [*batch, *jobs], True)
+                self._overflow(record, [*batch, *jobs], "full")
                 return
             self._start(slot, record, batch)
 
