@@ -112,6 +112,9 @@ def results(
             timeout=240,
             what="every frame's result in the cloud's store",
         )
+        # A job's outputs are uploaded before it is recorded as finished.
+        recorded(edge_http, "anon-and-split", 1)
+        recorded(cloud_http, "mask-detector", scenes)
         files = {
             key: cloud_s3.get_object(Bucket="mask-detector", Key=key)["Body"].read()
             for key in expected
@@ -123,6 +126,13 @@ def results(
             "cloud_jobs": statuses(cloud_http, "mask-detector"),
             "edge_buckets": keys_under(s3_client(edge_http), "mask-detector", ""),
         }
+
+
+def recorded(http: httpx.Client, service: str, count: int) -> None:
+    def finished() -> bool:
+        return len([s for s in statuses(http, service) if s in ("Succeeded", "Failed")]) == count
+
+    wait_for(finished, timeout=60, what=f"{count} finished job(s) of {service}")
 
 
 def frames_of(results: dict[str, Any]) -> list[tuple[dict[str, Any], np.ndarray]]:
