@@ -13,7 +13,9 @@ from sluice.api.routes import (
     deployments,
     events,
     executions,
+    federation,
     invoke,
+    lineage,
     logs,
     metrics,
     service_auth,
@@ -46,6 +48,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(buckets.router)
     app.include_router(volumes.router)
     app.include_router(metrics.router)
+    app.include_router(lineage.router)
+    app.include_router(federation.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
     _allow_browsers(app, platform.settings.cors_origins)
     return app
