@@ -222,6 +222,8 @@ def test_three_uploads_reach_succeeded_live_without_reloading(
     uploader.goto(page.url.split("#")[0] + "#/storage/copy/in")
     uploader.set_input_files("#upload-files", [str(files / name) for name in FILES])
     expect(uploader.locator(".progress span:last-child")).to_have_text(["done"] * 3)
+    expect(uploader.locator("tr[data-file]")).to_have_count(3)  # the listing is read again
+    expect(uploader.get_by_role("navigation", name="Folder")).to_have_text("Buckets/copy/in")
     screenshot(uploader, shots, "storage", docs=True)
     uploader.close()
     expect(page.locator("#jobs tr[data-status=Succeeded]")).to_have_count(3, timeout=LIVE)
@@ -266,14 +268,20 @@ def test_workflow_shows_the_chain_with_live_counts(page: Page, shots: Path) -> N
     screenshot(page, shots, "workflows", docs=True)
 
 
-def test_status_shows_capacity_and_throughput(page: Page, shots: Path) -> None:
+def test_status_shows_capacity_and_throughput(page: Page, http: httpx.Client, shots: Path) -> None:
+    node = http.get("/system/status").json()["cluster"]["nodes"][0]
     go(page, "#/status")
     expect(page.get_by_role("heading", name="Capacity")).to_be_visible()
+    cores = node["cpu"]["capacity_cores"] / 1000  # millicores, as OSCAR reports them
+    expect(page.get_by_text("CPU of this machine:")).to_contain_text(f"of {cores:.2f} cores")
     expect(page.get_by_role("meter", name="CPU reserved by jobs")).to_be_visible()
     expect(
         page.get_by_role("img", name="Jobs finished per minute, last ten minutes")
     ).to_be_visible()
-    expect(page.locator("#main")).to_contain_text("buckets,")
+    counts = http.get("/system/status").json()["minio"]
+    expect(page.locator("#main")).to_contain_text(
+        f"{counts['buckets_count']} buckets, {counts['total_objects']} objects"
+    )
     screenshot(page, shots, "status", docs=True)
 
 
@@ -326,7 +334,7 @@ def test_retry_a_dead_letter_after_fixing_the_service(
     assert keys_under(s3, "flaky", "out/") == ["out/x.txt"]
 
 
-def test_delete_a_service_after_confirming(page: Page, http: httpx.Client) -> None:
+def test_delete_a_service_after_confirming(page: Page, http: httpx.Client, shots: Path) -> None:
     go(page, "#/service/flaky")
     page.get_by_role("button", name="Delete service").click()
     dialog = page.get_by_role("alertdialog")
@@ -338,6 +346,8 @@ def test_delete_a_service_after_confirming(page: Page, http: httpx.Client) -> No
     expect(page.get_by_role("heading", name="Services")).to_be_visible()
     expect(page.locator("tr[data-service=flaky]")).to_have_count(0)
     assert http.get("/system/services/flaky").status_code == 404
+    expect(page.locator("tr[data-service=copy] td").nth(6)).to_have_text("3")  # Succeeded
+    screenshot(page, shots, "services", docs=True)
 
 
 def test_nothing_was_fetched_from_outside_this_server(requests_seen: Requests) -> None:

@@ -17,7 +17,7 @@ function h(tag, attrs, ...children) {
     else if (key === "style") el.style.cssText = value; // CSSOM: allowed by the page's CSP
     else el.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -473,7 +473,12 @@ async function storageScreen(main, path) {
   const watched = listing.watched_by.length
     ? h("p", { class: "note" }, "Files uploaded here start jobs of: " + listing.watched_by.join(", "))
     : h("p", { class: "note" }, "No service watches this folder.");
-  main.append(watched, uploadCard(listing), preview());
+  const table = h("div", { id: "listing" });
+  main.append(watched, uploadCard(listing, async () => fillListing(table, await api("GET", "/ui/api/folder/" + encodePath(path)))), preview(), table);
+  fillListing(table, listing);
+}
+
+function fillListing(holder, listing) {
   const body = h("tbody");
   for (const folder of listing.folders) {
     body.append(h("tr", {}, h("td", {}, h("a", { href: "#/storage/" + encodePath(listing.path + "/" + folder) }, folder + "/")), h("td", {}), h("td", { class: "wide" }), h("td", {})));
@@ -491,7 +496,7 @@ async function storageScreen(main, path) {
         } }, "Delete")))));
   }
   if (!listing.folders.length && !listing.files.length) body.append(h("tr", {}, h("td", { colspan: 4 }, "Empty folder.")));
-  main.append(h("div", { class: "row" }, h("a", { class: "button", id: "zip", href: "/ui/api/zip/" + encodePath(listing.path), download: true }, "Download folder as zip")),
+  holder.replaceChildren(h("div", { class: "row" }, h("a", { class: "button", id: "zip", href: "/ui/api/zip/" + encodePath(listing.path), download: true }, "Download folder as zip")),
     h("div", { class: "scroll" }, h("table", { "aria-label": "Files in " + listing.path },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Size"), h("th", { scope: "col", class: "wide" }, "Modified"), h("th", { scope: "col" }, "Actions"))),
       body)));
@@ -526,7 +531,7 @@ function planUpload(files, folder, watchedBy, maxBytes) {
   return { action: "upload", message: "" };
 }
 
-function uploadCard(listing) {
+function uploadCard(listing, uploaded) {
   const input = h("input", { type: "file", id: "upload-files", multiple: true });
   const status = h("div", { id: "upload-status", "aria-live": "polite" });
   const bars = h("div", { id: "upload-progress" });
@@ -545,7 +550,7 @@ function uploadCard(listing) {
       xhr.addEventListener("loadend", () => {
         if (xhr.status >= 200 && xhr.status < 300) { bar.value = 100; label.textContent = "done"; }
         else { label.textContent = "failed"; status.append(h("div", { class: "alert", role: "alert" }, file.name + ": " + (xhr.responseText || "upload failed"))); }
-        if (--left === 0) toast("Uploads finished");
+        if (--left === 0) { toast("Uploads finished"); uploaded(); }
       });
       xhr.send(file);
     }
@@ -629,7 +634,8 @@ async function statusScreen(main) {
   const reserved = status.oscar.capacity;
   const cores = (n) => (n === null || n === undefined ? "?" : Number(n).toFixed(2) + " cores");
   main.append(h("section", { class: "card", "aria-labelledby": "capacity-title" }, h("h2", { id: "capacity-title" }, "Capacity"),
-    meter("CPU of this machine", node.cpu.usage_cores, node.cpu.capacity_cores, cores),
+    // OSCAR's node figures are in millicores whatever their names say
+    meter("CPU of this machine", node.cpu.usage_cores / 1000, node.cpu.capacity_cores / 1000, cores),
     meter("Memory of this machine", node.memory.usage_bytes, node.memory.capacity_bytes, bytes),
     meter("CPU reserved by jobs", reserved.cpu_cores.used, reserved.cpu_cores.total, cores),
     meter("Memory reserved by jobs", reserved.memory_bytes.used, reserved.memory_bytes.total, bytes)));

@@ -67,7 +67,10 @@ def _apply(platform: Platform, fdl: str, files: dict[str, str]) -> dict[str, Any
         try:
             services = load_fdl(Path(folder) / fdl).services
         except FdlError as exc:
-            raise Invalid(_relative(str(exc), folder)) from None
+            message = _relative(str(exc), folder)
+            if "script file not found" in message:
+                message += " (drop the script files together with the FDL file)"
+            raise Invalid(message) from None
         for service in services:
             _parse(service, folder)
         saved = [_save(platform, service, folder) for service in services]
