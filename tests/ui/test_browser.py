@@ -350,6 +350,14 @@ def test_delete_a_service_after_confirming(page: Page, http: httpx.Client, shots
     screenshot(page, shots, "services", docs=True)
 
 
+def test_delete_the_logs_of_finished_jobs(page: Page, http: httpx.Client) -> None:
+    go(page, "#/service/tally")
+    expect(page.locator("#jobs tr")).to_have_count(3)
+    page.get_by_role("button", name="Delete logs of finished jobs").click()
+    expect(page.locator("#jobs tr")).to_have_count(0)
+    assert http.get("/system/logs/tally").json()["jobs"] == {}
+
+
 def test_nothing_was_fetched_from_outside_this_server(requests_seen: Requests) -> None:
     assert requests_seen.urls
     assert requests_seen.foreign() == []
