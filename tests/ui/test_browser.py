@@ -358,6 +358,21 @@ def test_delete_the_logs_of_finished_jobs(page: Page, http: httpx.Client) -> Non
     assert http.get("/system/logs/tally").json()["jobs"] == {}
 
 
+def test_upload_anyway_then_preview_an_image(page: Page, shots: Path, http: httpx.Client) -> None:
+    picture = shots / "service.png"  # made by an earlier test of this module
+    go(page, "#/storage/pictures/shots")
+    expect(page.get_by_text("No service watches this folder.")).to_be_visible()
+    page.set_input_files("#upload-files", str(picture))
+    page.get_by_role("button", name="Upload anyway").click()
+    expect(page.locator("tr[data-file='service.png']")).to_be_visible()
+    stored_copy = http.get("/ui/api/files/pictures/shots/service.png")
+    assert stored_copy.content == picture.read_bytes()
+    page.locator("tr[data-file='service.png']").get_by_role("button", name="Preview").click()
+    image = page.get_by_role("img", name="Preview of service.png")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 1280
+
+
 def test_nothing_was_fetched_from_outside_this_server(requests_seen: Requests) -> None:
     assert requests_seen.urls
     assert requests_seen.foreign() == []
