@@ -147,6 +147,58 @@ class MachineCapacity:
         return self._total_memory - self._used_memory
 
 
+# Frees some capacity that is held but idle (a warm worker, say); True if it did.
+Reclaimer = Callable[[], bool]
+
+
+class ReclaimingCapacity:
+    """A ``Capacity`` that, when a request does not fit, first asks the reclaimers to give
+    back what is held but idle (warm workers nobody is calling) and tries again: idle
+    workers of one service never keep another service's jobs waiting."""
+
+    def __init__(self, inner: Capacity) -> None:
+        self._inner = inner
+        self._reclaimers: list[Reclaimer] = []
+
+    def add_reclaimer(self, reclaimer: Reclaimer) -> None:
+        self._reclaimers.append(reclaimer)
+
+    def try_acquire(self, cpu: float, memory: int) -> Reservation | None:
+        reservation = self._inner.try_acquire(cpu, memory)
+        while reservation is None and self._inner.fits_ever(cpu, memory):
+            if not any(reclaim() for reclaim in self._reclaimers):
+                return None
+            reservation = self._inner.try_acquire(cpu, memory)
+        return reservation
+
+    def fits_ever(self, cpu: float, memory: int) -> bool:
+        return self._inner.fits_ever(cpu, memory)
+
+    @property
+    def total_cpu(self) -> float:
+        return self._inner.total_cpu
+
+    @property
+    def total_memory(self) -> int:
+        return self._inner.total_memory
+
+    @property
+    def used_cpu(self) -> float:
+        return self._inner.used_cpu
+
+    @property
+    def used_memory(self) -> int:
+        return self._inner.used_memory
+
+    @property
+    def free_cpu(self) -> float:
+        return self._inner.free_cpu
+
+    @property
+    def free_memory(self) -> int:
+        return self._inner.free_memory
+
+
 def _bytes(memory: int) -> int:
     if memory < 0:
         raise ValueError(f"memory must not be negative, got {memory}")

@@ -35,6 +35,8 @@ def handle(input_path, output_dir, state):
         os._exit(3)
     if text == "sleep":
         time.sleep(30)
+    if text == "nap":
+        time.sleep(1)
     if text == "say":
         return "said " + state["suffix"]
     print("handling", text)
@@ -52,6 +54,12 @@ def handle_many(inputs, output_dirs, state):
         with open(os.path.join(folder, name), "w") as out:
             out.write(open(source).read() + state["suffix"])
 """
+
+
+@pytest.fixture(scope="module")
+def sluice_env() -> dict[str, str]:
+    # Idle workers stay warm for the whole module unless their capacity is wanted elsewhere.
+    return {"SLUICE_WORKER_IDLE_TIMEOUT": "600", "SLUICE_TOTAL_CPU": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +186,28 @@ def test_file_jobs_are_batched(
     assert sum(sizes) == 15
     assert max(sizes) > 1
     assert max(sizes) <= 5
+
+
+def test_idle_warm_workers_give_way_to_other_services_jobs(
+    http: httpx.Client, code: Path, sluice_server: SluiceProcess
+) -> None:
+    """Warm workers of one service filling the machine do not keep another service's file
+    job waiting for their idle timeout (600 s here): the longest idle one is closed."""
+    create(http, code, "hog", cpu="0.5", timeout=30, synchronous={"min_scale": 0, "max_scale": 4})
+    with ThreadPoolExecutor(12) as pool:
+        naps = list(pool.map(lambda _: run(http, "hog", "nap"), range(12)))
+    assert [a.status_code for a in naps] == [200] * 12
+    body = {
+        "name": "after-hog",
+        "cpu": "0.5",
+        "memory": "64Mi",
+        "script": 'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/"',
+        "input": [{"path": "after-hog/in"}],
+        "output": [{"path": "after-hog/out"}],
+    }
+    assert http.post("/system/services", json=body).status_code == 201
+    s3 = s3_client(http)
+    s3.put_object(Bucket="after-hog", Key="in/x.txt", Body=b"made room")
+    wait_for(lambda: statuses(http, "after-hog") == ["Succeeded"], what="the job to run")
+    assert s3.get_object(Bucket="after-hog", Key="out/x.txt")["Body"].read() == b"made room"
+    assert "stopping an idle worker of hog: its capacity is wanted" in sluice_server.log_text()

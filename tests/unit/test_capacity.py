@@ -5,7 +5,7 @@ import time
 import psutil
 import pytest
 
-from sluice.capacity import MachineCapacity
+from sluice.capacity import MachineCapacity, ReclaimingCapacity, Reservation
 
 MiB = 2**20
 
@@ -118,3 +118,28 @@ def test_too_big_names_the_service_and_its_request() -> None:
     assert reason == (
         "service 'big' asks for 3 CPU and 64Mi memory per job, more than this machine has for jobs"
     )
+
+
+def test_reclaimers_free_idle_capacity_for_a_request_that_does_not_fit() -> None:
+    machine = MachineCapacity(total_cpu=1, total_memory=1000)
+    capacity = ReclaimingCapacity(machine)
+    idle = [machine.try_acquire(0.5, 100), machine.try_acquire(0.5, 100)]
+    asked: list[int] = []
+
+    def give_back_one() -> bool:
+        asked.append(len(idle))
+        held = [r for r in idle if r is not None and not r.released]
+        if not held:
+            return False
+        held[0].release()
+        return True
+
+    capacity.add_reclaimer(give_back_one)
+    reservation = capacity.try_acquire(1, 100)  # needs both idle holders gone
+    assert isinstance(reservation, Reservation)
+    assert len(asked) == 2 and all(r is not None and r.released for r in idle)
+    assert capacity.try_acquire(0.1, 1) is None  # nothing left to reclaim: no wait, no loop
+    assert capacity.try_acquire(2, 1) is None  # could never fit: nobody is asked
+    assert len(asked) == 3
+    reservation.release()
+    assert capacity.free_cpu == 1

@@ -291,3 +291,21 @@ def test_workers_that_start_at_once_never_exceed_max_scale(
     finally:
         pool.close()
     assert capacity.used_cpu == 0
+
+
+def test_shed_idle_gives_back_capacity_above_min_scale_only(
+    tmp_path: Path, make_pool: MakePool, capacity: MachineCapacity
+) -> None:
+    pool = make_pool(min_scale=1, max_scale=3)
+    call_in_threads(pool, write_input(tmp_path, "a", "x"), 3)
+    wait_for(lambda: pool.stats().idle == pool.stats().live >= 2)
+    live = pool.stats().live
+    assert not pool.shed_idle(idle_for=60)  # none idle that long
+    assert pool.shed_idle(idle_for=0)
+    assert pool.stats().live == live - 1
+    assert capacity.used_cpu == 0.5 * (live - 1)  # given back at once
+    while pool.stats().live > 1:
+        assert pool.shed_idle(idle_for=0)
+    assert not pool.shed_idle(idle_for=0)  # min_scale stays warm
+    with pool.acquire(timeout=10) as worker:
+        assert worker.alive

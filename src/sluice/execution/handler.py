@@ -39,6 +39,8 @@ from sluice.workers.worker import HandlerWorker, InvocationResult, WorkerSpec
 log = logging.getLogger(__name__)
 
 MAX_THREADS = 64
+# A warm worker idle this long (seconds) may be closed for work of another service that waits.
+SHED_AFTER_IDLE = 1.0
 
 
 class WorkerHost(Protocol):
@@ -282,6 +284,12 @@ class HandlerExecutor:
         )
         pool.start()
         return pool
+
+    def shed_idle(self) -> bool:
+        """Close one warm worker that has been idle a while (of any service, above its
+        min_scale) so that its capacity can go to work that is waiting; False if none."""
+        pools = list(self._pools.values())  # no lock: the caller may hold it (a pool starting)
+        return any(pool.shed_idle(SHED_AFTER_IDLE) for pool in pools)
 
     def workers(self, service: Service) -> Workers | None:
         with self._pools_lock:

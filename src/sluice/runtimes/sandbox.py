@@ -8,6 +8,7 @@ the job's own (a job cannot see or signal the manager or other jobs, and every p
 starts, ``setsid`` escapees included, ends with it).
 """
 
+import contextlib
 import grp
 import logging
 import os
@@ -83,14 +84,16 @@ class Sandbox:
         return [self.setpriv, f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups"]
 
     def hand_over(self, folder: Path) -> None:
-        """Make ``folder`` (a job's) the job user's, so the job can read and write in it."""
+        """Make ``folder`` (a job's) the job user's, so the job can read and write in it.
+        Entries may come and go meanwhile (a worker's folder holds the calls in flight)."""
         if self.user is None:
             return
         uid, gid = self.user.uid, self.user.gid
         os.chown(folder, uid, gid)
         for root, dirs, files in os.walk(folder):
             for name in (*dirs, *files):
-                os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+                with contextlib.suppress(FileNotFoundError):
+                    os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
 _OWN = frozenset({"dev", "proc", "tmp"})  # the sandbox makes these its own

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sluice.capacity import Capacity
+from sluice.capacity import Capacity, ReclaimingCapacity
 from sluice.datadir import DataDir
 from sluice.domain.service import Service
 from sluice.errors import Invalid
@@ -47,6 +47,7 @@ def build_executor(
     if sandbox is not None:
         log.info("jobs run sandboxed (bubblewrap) as %s", _who(sandbox))
     volumes = VolumeMounts(data.volumes, sandbox)
+    capacity = ReclaimingCapacity(capacity)  # idle warm workers give way to waiting work
     if engine is None:
         places = _local_places(sandbox, volumes)
     else:
@@ -70,6 +71,7 @@ def build_executor(
         default_timeout=settings.default_timeout,
         idle_timeout=settings.worker_idle_timeout,
     )
+    capacity.add_reclaimer(handler.shed_idle)
     return ByKind(script, handler)
 
 

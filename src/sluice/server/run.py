@@ -33,6 +33,8 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO (each WebDAV transfer, each webhook of other clusters).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that would
     # end the process before the object store and the workers below are stopped.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -53,6 +53,12 @@ class _Slot:
         finally:
             self.reservation.release()
 
+    def give_back(self) -> None:
+        """Release the capacity now and let the worker leave in the background (it only
+        has to read EOF and exit): for a caller that is waiting on that capacity."""
+        self.reservation.release()
+        threading.Thread(target=self.worker.close, name="sluice-worker-close", daemon=True).start()
+
 
 class WorkerPool:
     """``spawn`` makes a new, not yet started worker; the pool starts it."""
@@ -245,6 +251,27 @@ class WorkerPool:
         if self._max and self._live() >= self._max:
             return f"{busy}: max_scale {self._max} reached"
         return f"{busy}: no free capacity for another worker"
+
+    def shed_idle(self, idle_for: float) -> bool:
+        """Close the longest-idle worker above ``min_scale`` that has been idle at least
+        ``idle_for`` seconds, giving its capacity back at once; False if there is none. Never
+        waits on the pool (another pool may be asking while it holds its own lock)."""
+        if not self._cond.acquire(blocking=False):
+            return False
+        try:
+            if self._closed or self._live() <= self._min or not self._idle:
+                return False
+            oldest = min(self._idle, key=lambda slot: slot.idle_since)
+            if time.monotonic() - oldest.idle_since < idle_for:
+                return False
+            self._idle.remove(oldest)
+            self._cond.notify_all()
+        finally:
+            self._cond.release()
+        service = oldest.worker.spec.service
+        log.info("stopping an idle worker of %s: its capacity is wanted", service)
+        oldest.give_back()
+        return True
 
     def _live(self) -> int:
         return len(self._idle) + len(self._busy) + self._starting
