@@ -85,3 +85,16 @@ def test_root_redirects_to_the_ui_and_the_page_forbids_other_origins(client: Tes
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/ui/assets/app.js").status_code == 200
     assert client.get("/ui/assets/../api/app.py").status_code == 404
+
+
+def test_a_stored_page_is_never_served_as_a_page_of_this_origin(client: TestClient) -> None:
+    page = b"<script>fetch('/ui/session')</script>"
+    stored = client.put("/ui/api/files/site/x/evil.html?force=true", content=page, auth=ADMIN)
+    assert stored.status_code == 200
+    for inline in ("true", "false"):
+        served = client.get(f"/ui/api/files/site/x/evil.html?inline={inline}", auth=ADMIN)
+        assert served.content == page
+        assert served.headers["content-security-policy"].startswith("sandbox")
+        assert served.headers["x-content-type-options"] == "nosniff"
+    preview = client.get("/ui/api/files/site/x/evil.html?inline=true", auth=ADMIN)
+    assert preview.headers["content-type"].startswith("text/plain")

@@ -31,6 +31,22 @@ from sluice.triggers.router import relative_name
 router = APIRouter(prefix="/ui/api", dependencies=[AdminOnly], include_in_schema=False)
 MAX_LISTED = 5000
 MAX_ZIPPED = 2000
+PREVIEW_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
+# A stored file is the users' data, never a page of this origin: opened directly, it runs
+# nothing (an uploaded .html or .svg cannot act with the admin's session).
+STORED_FILE_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @router.get("/buckets")
@@ -141,9 +157,14 @@ async def download(path: str, platform: PlatformDep, inline: bool = False) -> Re
     split_object_path(path)
     local = await run_in_threadpool(_fetch, platform, path)
     name = PurePosixPath(path).name
+    suffix = PurePosixPath(name).suffix.lower()
+    # previews: images as themselves, anything else as plain text
+    media = PREVIEW_TYPES.get(suffix, "text/plain; charset=utf-8") if inline else None
     return FileResponse(
         local,
         filename=name,
+        media_type=media,
+        headers=STORED_FILE_HEADERS,
         content_disposition_type="inline" if inline else "attachment",
         background=BackgroundTask(_remove, local.parent),
     )
