@@ -79,3 +79,19 @@ def test_sizes_read_as_people_write_them(app: Page) -> None:
         "1.5 KiB",
         "5.0 GiB",
     ]
+
+
+def test_job_counts_follow_each_event(app: Page) -> None:
+    totals = app.evaluate(
+        """() => {
+        let t = countsOf({states: {Succeeded: 5, Failed: 1}, dead: 1});
+        t = applyEvent(t, null, {status: "Pending", dead: false});           // a new job
+        t = applyEvent(t, {status: "Pending", dead: false}, {status: "Running", dead: false});
+        t = applyEvent(t, {status: "Running", dead: false}, {status: "Succeeded", dead: false});
+        // a retried dead letter
+        t = applyEvent(t, {status: "Failed", dead: true}, {status: "Pending", dead: false});
+        t = applyEvent(t, {status: "Pending", dead: false}, {status: "Pending", dead: false});
+        return t;
+    }"""
+    )
+    assert totals == {"Pending": 1, "Running": 0, "Succeeded": 6, "Failed": 0, "dead": 0}

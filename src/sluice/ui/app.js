@@ -378,6 +378,24 @@ function invokeCard(name) {
 
 // ---- jobs ----------------------------------------------------------------------------------
 
+const MAX_ROWS = 500; // jobs kept in the table; the counts above it cover every job
+
+// Pure: the server's counts as the page keeps them (tested in tests/ui).
+function countsOf(counts) {
+  const totals = { dead: counts.dead || 0 };
+  for (const s of STATES) totals[s] = counts.states[s] || 0;
+  return totals;
+}
+
+// Pure: counts after one job went from ``old`` (null: a new job) to ``row``.
+function applyEvent(totals, old, row) {
+  const next = { ...totals };
+  if (old) { next[old.status]--; next.dead -= old.dead ? 1 : 0; }
+  next[row.status]++;
+  next.dead += row.dead ? 1 : 0;
+  return next;
+}
+
 function jobsCard(service) {
   const filter = h("select", { id: "job-filter" },
     h("option", { value: "" }, "All states"), STATES.map((s) => h("option", { value: s }, s)),
@@ -387,8 +405,10 @@ function jobsCard(service) {
   const log = h("div", { id: "job-log" });
   const rows = new Map();
   let openJob = null;
+  let totals = countsOf({ states: {}, dead: 0 });
+  let reloading = null;
 
-  const show = (row) => {
+  const show = (row, counting = true) => {
     const status = row.dead ? "dead letter" : row.status;
     const visible = !filter.value || (filter.value === "dead" ? row.dead : row.status === filter.value && !row.dead);
     const tr = h("tr", { "data-job": row.job, "data-status": row.status, hidden: !visible },
@@ -398,20 +418,27 @@ function jobsCard(service) {
       h("td", { class: "wide" }, row.reason || ""),
       h("td", {}, row.dead ? h("button", { type: "button", onclick: () => retry(row.job) }, "Retry") : ""));
     const old = rows.get(row.job);
+    if (counting) {
+      if (old || row.status === "Pending") totals = applyEvent(totals, old ? old.row : null, row);
+      else { clearTimeout(reloading); reloading = setTimeout(load, 300); } // a job not shown
+    }
     if (old) old.el.replaceWith(tr); else body.prepend(tr);
     rows.set(row.job, { row, el: tr });
+    while (rows.size > MAX_ROWS) {
+      const oldest = body.lastElementChild;
+      rows.delete(oldest.dataset.job);
+      oldest.remove();
+    }
   };
   const tally = () => {
-    const n = Object.fromEntries(STATES.map((s) => [s, 0]));
-    let dead = 0;
-    for (const { row } of rows.values()) { n[row.status]++; dead += row.dead ? 1 : 0; }
-    summary.textContent = STATES.map((s) => s + ": " + n[s]).join(" · ") + " · Dead letters: " + dead;
+    summary.textContent = STATES.map((s) => s + ": " + totals[s]).join(" · ") + " · Dead letters: " + totals.dead;
   };
   const load = async () => {
     const data = await api("GET", "/ui/api/jobs/" + encodeURIComponent(service));
     rows.clear();
     body.replaceChildren();
-    for (const row of [...data.jobs].reverse()) show(row);
+    for (const row of [...data.jobs].reverse()) show(row, false);
+    totals = countsOf(data.counts);
     tally();
   };
   const openLog = async (job) => {
@@ -435,7 +462,7 @@ function jobsCard(service) {
     catch (error) { toast(error.message); }
   };
   const detailRow = (d) => ({ job: d.name, status: d.status, attempts: d.attempts, reason: d.reason, dead: d.dead_letter });
-  filter.addEventListener("change", () => { for (const { row } of rows.values()) show(row); });
+  filter.addEventListener("change", () => { for (const { row } of rows.values()) show(row, false); });
   listen(service, load, (event) => {
     show(event); tally();
     if (event.job === openJob) openLog(openJob);
@@ -681,4 +708,4 @@ async function boot() {
 if (typeof document !== "undefined" && document.getElementById) {
   document.addEventListener("DOMContentLoaded", boot);
 }
-if (typeof module !== "undefined") module.exports = { planUpload, layout, decodeAnswer, bytes };
+if (typeof module !== "undefined") module.exports = { planUpload, layout, decodeAnswer, bytes, countsOf, applyEvent };
