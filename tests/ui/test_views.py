@@ -1,60 +1,25 @@
 """The UI's read-models and its session store, without a server."""
 
-from datetime import UTC, datetime
+from pathlib import Path
 
 from sluice.api.auth import Sessions
 from sluice.core.ui_views import job_counts, workflow_graph
-from sluice.domain.job import Job, JobStatus
 from sluice.domain.service import Service
-from sluice.state.jobs import JobPage
+from sluice.state.database import open_database
+from sluice.state.jobs import JobLedger
 
 
-def _job(number: int, status: JobStatus, dead: bool = False) -> Job:
-    return Job(
-        id=f"j{number}",
-        service="s",
-        status=status,
-        source=None,
-        payload=None,
-        attempts=1,
-        max_attempts=3,
-        created_at=datetime.now(UTC),
-        started_at=None,
-        finished_at=None,
-        exit_code=None,
-        reason="",
-        dead=dead,
-    )
+class FakeLedger:
+    def service_counts(self, service: str) -> tuple[dict[str, int], int]:
+        assert service == "s"
+        return {"Succeeded": 1500, "Running": 3, "Failed": 2}, 1
 
 
-class FakePages:
-    def __init__(self, jobs: list[Job]) -> None:
-        self.jobs = jobs
-        self.asked: list[str] = []
-
-    def page(self, service: str, page: str = "", size: int = 70, dead: bool = False) -> JobPage:
-        self.asked.append(page)
-        start = int(page or 0)
-        chunk = self.jobs[start : start + size]
-        remaining = max(0, len(self.jobs) - start - len(chunk))
-        return JobPage(chunk, str(start + len(chunk)) if remaining else "", remaining)
-
-
-def test_job_counts_read_every_page() -> None:
-    statuses = [JobStatus.SUCCEEDED] * 1500 + [JobStatus.RUNNING] * 3 + [JobStatus.PENDING]
-    jobs = [_job(i, s) for i, s in enumerate(statuses)] + [_job(9999, JobStatus.FAILED, True)]
-    counts = job_counts(FakePages(jobs), "s")
-    assert counts["states"] == {"Pending": 1, "Running": 3, "Succeeded": 1500, "Failed": 1}
+def test_job_counts_name_every_state() -> None:
+    counts = job_counts(FakeLedger(), "s")
+    assert counts["states"] == {"Pending": 0, "Running": 3, "Succeeded": 1500, "Failed": 2}
     assert counts["dead"] == 1
     assert counts["total"] == 1505
-    assert not counts["capped"]
-
-
-def test_job_counts_stop_at_the_cap_and_say_so() -> None:
-    pages = FakePages([_job(i, JobStatus.SUCCEEDED) for i in range(3000)])
-    counts = job_counts(pages, "s", cap=1000)
-    assert counts["total"] == 1000 and counts["capped"]
-    assert pages.asked == [""]
 
 
 def _service(name: str, inputs: list[str], outputs: list[str]) -> Service:
@@ -98,3 +63,20 @@ def test_closing_a_session_ends_it() -> None:
     sessions.close(key)
     assert sessions.get(key) is None
     assert sessions.get("never-issued") is None
+
+
+def test_the_ledger_counts_shown_jobs_of_one_service(tmp_path: Path) -> None:
+    ledger = JobLedger(open_database(f"sqlite:///{tmp_path / 'ledger.db'}"))
+    made = [ledger.enqueue("s", payload=b"x") for _ in range(4)]
+    ids = [job.id for job in made if job is not None]
+    ledger.enqueue("other", payload=b"x")
+    for job_id in ids[:3]:
+        assert ledger.claim(job_id)
+    ledger.succeed(ids[0], 0, "")
+    ledger.succeed(ids[1], 0, "")
+    ledger.fail(ids[2], 1, "broke", "", retry_in=None)  # a dead letter
+    ledger.hide("s", ids[0])
+    by_status, dead = ledger.service_counts("s")
+    assert by_status == {"Succeeded": 1, "Failed": 1, "Pending": 1}
+    assert dead == 1
+    assert ledger.service_counts("nobody") == ({}, 0)

@@ -3,7 +3,6 @@
 Each reads what the ledger and the service definitions already hold; nothing here writes.
 """
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -12,35 +11,19 @@ from sluice.core.metrics import Metrics, TimeRange
 from sluice.core.workflows import downstream
 from sluice.domain.job import Job, JobStatus
 from sluice.domain.service import Service
-from sluice.state.jobs import JobPage
 
-COUNT_PAGE = 1000
-COUNT_CAP = 20_000  # jobs counted per service; a longer history shows "20000+"
 THROUGHPUT_MINUTES = 10
 
 
-class Pages(Protocol):
-    def page(
-        self, service: str, page: str = "", size: int = ..., dead: bool = False
-    ) -> JobPage: ...
+class Counts(Protocol):
+    def service_counts(self, service: str) -> tuple[dict[str, int], int]: ...
 
 
-def job_counts(ledger: Pages, service: str, cap: int = COUNT_CAP) -> dict[str, Any]:
+def job_counts(ledger: Counts, service: str) -> dict[str, Any]:
     """How many of the service's shown jobs are in each state, and how many are dead letters."""
-    counts: Counter[str] = Counter()
-    dead = seen = 0
-    page = ""
-    while True:
-        result = ledger.page(service, page, COUNT_PAGE)
-        for job in result.jobs:
-            counts[job.status.value] += 1
-            dead += job.dead
-        seen += len(result.jobs)
-        page = result.next_page
-        if not page or seen >= cap:
-            break
-    states = {status.value: counts[status.value] for status in JobStatus}
-    return {"states": states, "dead": dead, "total": seen, "capped": bool(page)}
+    by_status, dead = ledger.service_counts(service)
+    states = {status.value: by_status.get(status.value, 0) for status in JobStatus}
+    return {"states": states, "dead": dead, "total": sum(by_status.values())}
 
 
 def job_row(job: Job) -> dict[str, Any]:
