@@ -47,6 +47,14 @@ function toast(text) {
   setTimeout(() => box.remove(), 4000);
 }
 
+// At most one call of ``fn`` per ``ms`` however many events ask for it, the last one included.
+function throttle(fn, ms) {
+  let timer = null;
+  return () => {
+    if (timer === null) timer = setTimeout(() => { timer = null; fn(); }, ms);
+  };
+}
+
 function encodePath(path) {
   return path.split("/").map(encodeURIComponent).join("/");
 }
@@ -191,8 +199,7 @@ async function servicesScreen(main) {
       ...counts(s.jobs).map((n, i) => h("td", { class: i === 4 && n ? "dead" : null }, n)))));
     if (!services.length) body.append(h("tr", {}, h("td", { colspan: 9 }, "No service yet: drop an FDL file above or create one.")));
   };
-  let pending = null;
-  listen("", load, () => { clearTimeout(pending); pending = setTimeout(load, 300); });
+  listen("", load, throttle(load, 1000));
 }
 
 function fdlDrop(applied) {
@@ -406,7 +413,7 @@ function jobsCard(service) {
   const rows = new Map();
   let openJob = null;
   let totals = countsOf({ states: {}, dead: 0 });
-  let reloading = null;
+  const reload = throttle(() => load(), 1000);
 
   const show = (row, counting = true) => {
     const status = row.dead ? "dead letter" : row.status;
@@ -420,7 +427,7 @@ function jobsCard(service) {
     const old = rows.get(row.job);
     if (counting) {
       if (old || row.status === "Pending") totals = applyEvent(totals, old ? old.row : null, row);
-      else { clearTimeout(reloading); reloading = setTimeout(load, 300); } // a job not shown
+      else reload(); // a job the table does not show: read the list again
     }
     if (old) old.el.replaceWith(tr); else body.prepend(tr);
     rows.set(row.job, { row, el: tr });
@@ -642,8 +649,7 @@ async function workflowScreen(main) {
         svg("text", { class: "counts", x: at[n.name].x + 10, y: at[n.name].y + 44 }, tally(n.counts)))));
     holder.replaceChildren(picture, h("p", { class: "note" }, "✓ succeeded ▶ running … pending ✗ failed"));
   };
-  let pending = null;
-  listen("", draw, () => { clearTimeout(pending); pending = setTimeout(draw, 300); });
+  listen("", draw, throttle(draw, 1000));
 }
 
 // ---- status --------------------------------------------------------------------------------
