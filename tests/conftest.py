@@ -5,6 +5,7 @@ import httpx
 import pytest
 from oscar_python.client import Client
 
+from tests.postgres import PostgresCluster, postgres_cluster
 from tests.sluice_process import SluiceProcess, running_sluice
 
 
@@ -47,3 +48,22 @@ def oscar(sluice_server: SluiceProcess) -> Client:
 @pytest.fixture
 def examples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One throw-away PostgreSQL for the session, started the first time a test asks for it."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The state database of a test: None (SQLite in the data dir, the default) unless the
+    module runs over ``tests.postgres.both_databases``; then a fresh PostgreSQL database too."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    with cluster.database() as url:
+        yield url

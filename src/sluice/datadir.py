@@ -43,6 +43,11 @@ class DataDir:
         return self.root / "spool"
 
     @property
+    def outbox(self) -> Path:
+        """Output files waiting for another cluster's store (store-and-forward)."""
+        return self.root / "outbox"
+
+    @property
     def volumes(self) -> Path:
         """Managed volumes, one folder each, kept until the volume is deleted."""
         return self.root / "volumes"
@@ -59,6 +64,11 @@ class DataDir:
     @property
     def admin_password(self) -> Path:
         return self.root / "admin-password"
+
+    @property
+    def manager_name(self) -> Path:
+        """This manager's name in the job ledger, made on the first start and kept."""
+        return self.root / "manager-name"
 
     @property
     def engine_socket(self) -> Path:

@@ -41,7 +41,10 @@ class Settings(BaseSettings):
         None, description="Key secrets are encrypted with at rest; kept in the data dir if unset."
     )
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the state database; SQLite in the data dir if unset."
+        None,
+        description="State database: sqlite:////path/to/sluice.db, or "
+        "postgresql+psycopg://user:password@host:port/name (shared by several managers); "
+        "SQLite in the data dir if unset.",
     )
 
     header_timeout: float = Field(

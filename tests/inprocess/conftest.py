@@ -1,5 +1,6 @@
-"""In-process tests of the middle: the real ledger (SQLite in a temp dir), dispatcher, router and
-routes, with an in-memory object store and a fake executor. No server, no subprocess."""
+"""In-process tests of the middle: the real ledger (SQLite in a temp dir; PostgreSQL too in the
+modules marked ``both_databases``), dispatcher, router and routes, with an in-memory object store
+and a fake executor. No server, no subprocess."""
 
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +22,18 @@ ADMIN = ("oscar", "in-process-password")
 WEBHOOK_TOKEN = "webhook-token-for-tests"
 
 
-def make_platform(tmp_path: Path, executor: FakeExecutor, store: MemoryStorage) -> Platform:
+def make_platform(
+    tmp_path: Path,
+    executor: FakeExecutor,
+    store: MemoryStorage,
+    database_url: str | None = None,
+    secret_key: str | None = None,
+) -> Platform:
+    """``database_url``: None for SQLite in the data dir, as ``sluice up`` has it by default;
+    managers sharing one database share their ``secret_key`` too."""
+    given = {"database_url": database_url, "secret_key": secret_key}
     settings = Settings(
+        **{name: value for name, value in given.items() if value is not None},  # else from env
         data_dir=tmp_path,
         admin_password=ADMIN[1],
         retry_backoff=0.05,
@@ -52,8 +63,10 @@ def executor() -> FakeExecutor:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, executor: FakeExecutor, store: MemoryStorage) -> Iterator[Platform]:
-    platform = make_platform(tmp_path, executor, store)
+def platform(
+    tmp_path: Path, executor: FakeExecutor, store: MemoryStorage, database_url: str | None
+) -> Iterator[Platform]:
+    platform = make_platform(tmp_path, executor, store, database_url)
     platform.start()
     try:
         yield platform

@@ -1,4 +1,5 @@
-"""The dispatcher and the job façade with the real ledger and a fake executor."""
+"""The dispatcher and the job façade with the real ledger and a fake executor, on SQLite and on
+PostgreSQL."""
 
 import itertools
 import time
@@ -17,6 +18,9 @@ from tests.inprocess.conftest import (
     wait_for,
     wait_status,
 )
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 
 def create(platform: Platform, name: str = "echo", **fields: object) -> Service:
@@ -154,10 +158,10 @@ def test_deleting_a_service_cancels_its_jobs_and_records_them(
 
 
 def test_a_job_cut_short_by_shutdown_runs_again_after_restart(
-    tmp_path: Path, store: MemoryStorage
+    tmp_path: Path, store: MemoryStorage, database_url: str | None
 ) -> None:
     holding = FakeExecutor(hold=True)
-    first = make_platform(tmp_path, holding, store)
+    first = make_platform(tmp_path, holding, store, database_url)
     first.start()
     service = create(first)
     submit(first, service, "a")
@@ -167,7 +171,7 @@ def test_a_job_cut_short_by_shutdown_runs_again_after_restart(
     assert left.status is JobStatus.RUNNING
 
     second_executor = FakeExecutor()
-    second = make_platform(tmp_path, second_executor, store)
+    second = make_platform(tmp_path, second_executor, store, database_url)
     second.start()
     try:
         [done] = wait_status(second, "echo", JobStatus.SUCCEEDED, 1)
@@ -213,3 +217,30 @@ def test_state_changes_are_published_as_they_happen(
         ("Failed", 2, True),
     ]
     assert len({job for job, *_ in seen}) == 1
+
+
+def test_the_jobs_due_in_one_round_are_claimed_in_one_transaction(
+    tmp_path: Path, store: MemoryStorage, database_url: str | None
+) -> None:
+    executor = FakeExecutor(slots=6)
+    platform = make_platform(tmp_path, executor, store, database_url)
+    ledger = platform.jobs.ledger
+    claims: list[list[str]] = []
+    real = ledger.claim_many
+
+    def counted(job_ids: list[str]) -> set[str]:
+        if job_ids:
+            claims.append(job_ids)
+        return real(job_ids)
+
+    ledger.claim_many = counted  # type: ignore[method-assign]
+    service = create(platform)
+    made = [submit(platform, service, f"f{n}") for n in range(6)]
+    platform.start()  # one round finds all six due
+    try:
+        wait_status(platform, "echo", JobStatus.SUCCEEDED, 6)
+        assert claims[0] == [job.id for job in made if job is not None]
+        assert len(claims) == 1
+        assert sorted(len(e.jobs) for e in executor.started) == [1] * 6
+    finally:
+        platform.stop()

@@ -1,4 +1,5 @@
-"""The HTTP API in-process: the routes, auth and error mapping over the real core and ledger."""
+"""The HTTP API in-process: the routes, auth and error mapping over the real core and ledger (its
+services and jobs on SQLite and on PostgreSQL)."""
 
 import json
 
@@ -10,6 +11,9 @@ from sluice.execution.fake import FakeExecutor
 from sluice.server.platform import Platform
 from sluice.storage.memory import MemoryStorage
 from tests.inprocess.conftest import WEBHOOK_TOKEN, service_body, wait_status
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 
 def test_create_list_get_delete(api: TestClient, store: MemoryStorage) -> None:

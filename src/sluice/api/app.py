@@ -13,7 +13,9 @@ from sluice.api.routes import (
     deployments,
     events,
     executions,
+    federation,
     invoke,
+    lineage,
     logs,
     metrics,
     service_auth,
@@ -51,6 +53,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(buckets.router)
     app.include_router(volumes.router)
     app.include_router(metrics.router)
+    app.include_router(lineage.router)
+    app.include_router(federation.router)
     app.include_router(ui.router)  # the web UI, and / redirecting to it
     app.include_router(ui_events.router)
     app.include_router(ui_fdl.router)

@@ -5,6 +5,7 @@ from typing import Protocol
 
 from sluice.admin import AdminCredentials
 from sluice.capacity import Capacity
+from sluice.core.continuum import Continuum
 from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.oscar_api import OscarApi
@@ -28,4 +29,5 @@ class Platform(Protocol):
     capacity: Capacity
     loops: Loops
     oscar: OscarApi
+    continuum: Continuum
     webhook_token: str

@@ -3,17 +3,21 @@ them, and records how each ended: success, a retry after a backoff, or a dead le
 
 One supervised loop reads the ledger; the work itself runs wherever the executor runs it, and
 reports back through a callback. A crash at any point loses nothing: the ledger still has every
-job, and ``recover_interrupted`` runs the ones left Running again on the next start. A report
-that cannot be recorded (the database is locked, the disk is full) is kept and recorded again
-by the loop, so no job is left Running. While the machine cannot run jobs (the data disk is
-full, the embedded object store is down: each a ``Pause``) nothing new starts, and work that
-fails meanwhile waits as Pending without losing an attempt.
+job, and ``recover_interrupted`` runs the ones left Running again on the next start. Managers
+sharing one database claim jobs as leases that the loop renews while they run; a job whose lease
+ran out (its manager died) is run again by another, and a job this manager no longer holds (it
+was cancelled meanwhile) is stopped here. A report that cannot be recorded (the database is
+locked, the disk is full) is kept and recorded again by the loop, so no job is left Running.
+While the machine cannot run jobs (the data disk is full, the embedded object store is down:
+each a ``Pause``) nothing new starts, and work that fails meanwhile waits as Pending without
+losing an attempt.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
@@ -33,6 +37,10 @@ PAUSED_WAIT = 1.0  # seconds between looks at what pauses the dispatcher
 PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
 
 Pause = Callable[[], str]  # why jobs cannot run now ("" when they can)
+# The jobs of a service that stay here; the rest went elsewhere (delegated to a replica on
+# another cluster). The room here: "free", "full" now, or "never" (they can never fit).
+Room = Literal["free", "full", "never"]
+Overflow = Callable[[ServiceRecord, list[Job], Room], list[Job]]
 
 
 class Dispatcher:
@@ -44,8 +52,10 @@ class Dispatcher:
         backoff: float,
         events: JobEvents | None = None,
         pauses: Sequence[Pause] = (),
+        overflow: Overflow | None = None,
     ) -> None:
         self._ledger = ledger
+        self._overflow = overflow or (lambda _record, jobs, _full: jobs)
         self._events = events or JobEvents()
         self._services = services
         self._executor = executor
@@ -57,6 +67,8 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._running: dict[str, tuple[str, Execution]] = {}  # job id → (service, execution)
         self._unrecorded: list[tuple[Job, JobReport]] = []  # reports the ledger refused so far
+        self._lost: set[str] = set()  # running here, but no longer this manager's to record
+        self._next_renewal = 0.0  # when leases are renewed next (monotonic seconds)
         self._wait = IDLE_WAIT
 
     def wake(self) -> None:
@@ -103,6 +115,7 @@ class Dispatcher:
 
     def _step(self) -> float:
         self._record_unrecorded()
+        self._keep_leases()
         if self.paused():
             return PAUSED_WAIT
         self._wait = IDLE_WAIT
@@ -122,10 +135,26 @@ class Dispatcher:
                 self._dispatch_service(record, jobs)
 
     def _dispatch_service(self, record: ServiceRecord, jobs: list[Job]) -> None:
-        """Start batches of the service's due jobs, oldest first, while its executor has room;
-        a partial batch waits up to the service's batch wait for more."""
+        """Start batches of the service's due jobs, oldest first, while its executor has room,
+        all claimed in one transaction."""
+        ready = list(self._batches_with_room(record, jobs))
+        try:
+            won = self._ledger.claim_many([job.id for _slot, batch in ready for job in batch])
+        except BaseException:
+            for slot, _batch in ready:
+                slot.release()
+            raise
+        for slot, batch in ready:
+            self._start(slot, record, [job for job in batch if job.id in won])
+
+    def _batches_with_room(
+        self, record: ServiceRecord, jobs: list[Job]
+    ) -> Iterator[tuple[Slot, list[Job]]]:
+        """The service's due jobs in batches, oldest first, each with the room to run it, while
+        there is room; a partial batch waits up to the service's batch wait for more."""
         service = record.service
         policy = self._executor.batching(service)
+        jobs = self._overflow(record, jobs, "free")
         while jobs:
             batch, jobs = jobs[: policy.size], jobs[policy.size :]
             age = time.time() - batch[0].created_at.timestamp()
@@ -134,19 +163,19 @@ class Dispatcher:
                 return
             try:
                 slot = self._executor.reserve(service)
-            except Invalid as exc:  # it can never run here: fail for good, now
-                self._refuse(batch, str(exc))
+            except Invalid as exc:  # it can never run here: a replica, or fail for good, now
+                self._refuse(self._overflow(record, batch, "never"), str(exc))
                 continue
-            if slot is None:
-                return  # full: the rest of this service's jobs wait for the next round
-            self._start(slot, record, batch)
+            if slot is None:  # full: the rest wait for the next round, or go to a replica
+                self._overflow(record, [*batch, *jobs], "full")
+                return
+            yield slot, batch
 
-    def _start(self, slot: Slot, record: ServiceRecord, batch: list[Job]) -> None:
-        claimed = [job for job in batch if self._ledger.claim(job.id)]
-        if not claimed:
+    def _start(self, slot: Slot, record: ServiceRecord, claimed: list[Job]) -> None:
+        if not claimed:  # another manager was first
             slot.release()
             return
-        jobs = [self._ledger.load(job.id) for job in claimed]
+        jobs = self._ledger.load_many([job.id for job in claimed])
         try:
             execution = self._executor.start(slot, record, jobs)
         except Exception as exc:
@@ -164,10 +193,35 @@ class Dispatcher:
             self._events.publish(JobEvent(job.service, job.id, JobStatus.RUNNING, job.attempts))
         execution.add_done_callback(lambda reports: self._finished(jobs, reports))
 
+    def _keep_leases(self) -> None:
+        """Renew the leases of the jobs running here, stop those no longer held, and run again
+        the jobs of managers that stopped renewing theirs."""
+        now = time.monotonic()
+        if now < self._next_renewal:
+            return
+        with self._lock:
+            running = dict(self._running)
+        held = self._ledger.renew(running)
+        for job_id, (_, execution) in running.items():
+            if job_id not in held and execution.wait(0) is None:
+                log.warning("job %s is no longer this manager's to run; stopping it", job_id)
+                with self._lock:
+                    self._lost.add(job_id)
+                execution.cancel()
+        recovered = self._ledger.recover_expired()
+        if recovered:
+            log.warning("re-queued %d job(s) whose manager stopped renewing them", recovered)
+        self._next_renewal = now + self._ledger.lease / 4
+
     def _finished(self, jobs: list[Job], reports: Reports) -> None:
         for job, report in zip(jobs, reports, strict=True):
+            with self._lock:
+                lost = job.id in self._lost
+                self._lost.discard(job.id)
             # Cut short by shutdown: stays Running and is recovered on the next start.
-            if not (self._stopping.is_set() and not report.succeeded):
+            if lost:
+                self._forget(job)
+            elif not (self._stopping.is_set() and not report.succeeded):
                 self._record_or_keep(job, report)
             else:
                 self._forget(job)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
+from sluice.core.continuum import Continuum, build_continuum
 from sluice.core.dispatcher import Dispatcher, Pause
 from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
@@ -22,13 +23,14 @@ from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
+from sluice.domain.topology import store_name
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
 from sluice.server.executors import build_executor
 from sluice.server.oscar_api import build_oscar_api
 from sluice.settings import Settings
 from sluice.state.database import open_database
-from sluice.state.jobs import JobLedger
+from sluice.state.jobs import JobLedger, new_owner
 from sluice.state.services import ServiceStore
 from sluice.storage.base import StorageProvider
 from sluice.storage.resolver import StorageResolver
@@ -60,6 +62,7 @@ class Platform:
     executor: Executor
     loops: Loops
     oscar: OscarApi
+    continuum: Continuum
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -71,6 +74,7 @@ class Platform:
         # Parse every stored service once now, not in the first client's listing.
         threading.Thread(target=self.services.list, name="warm-services", daemon=True).start()
         self.jobs.start()
+        self.continuum.start()
         self.reconciler.start()
         if self.store_watchdog is not None:
             self._watchdog = self.loops.add(Supervised("store-watchdog", self._watch_store))
@@ -81,6 +85,7 @@ class Platform:
         if self._watchdog is not None:
             self._watchdog.stop()
         self.reconciler.stop()
+        self.continuum.stop()
         self.jobs.stop()
         self.executor.close()
         self.oscar.executions.close()
@@ -99,6 +104,21 @@ class Platform:
             log.warning("the embedded object store had stopped; restarted it")
             self.reconciler.scan_soon()
         return WATCHDOG_INTERVAL
+
+
+def manager_name(data: DataDir) -> str:
+    """This manager's name in a shared ledger, kept in its data dir: the same across restarts
+    (also where the host name changes, as a container's does), so it takes back its own
+    interrupted jobs at once; the data dir's lock keeps it the only one of that name."""
+    path = data.manager_name
+    try:
+        name = path.read_text().strip()[:128]
+    except FileNotFoundError:
+        name = ""
+    if not name:
+        name = new_owner()
+        path.write_text(name + "\n")
+    return name
 
 
 def build_platform(
@@ -125,7 +145,7 @@ def build_platform(
     admin = load_admin(settings.admin_user, password, data.admin_password)
     database = open_database(settings.effective_database_url)
     storage = StorageResolver(object_store, store)
-    ledger = JobLedger(database, data.payloads)
+    ledger = JobLedger(database, data.payloads, owner=manager_name(data))
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
     store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
     store_of_services.seal_all()
@@ -135,13 +155,20 @@ def build_platform(
         capacity = MachineCapacity(settings.total_cpu, memory)
     if executor is None:
         executor = build_executor(settings, capacity, storage, data, engine)
-    services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
+    own_store = store_name(object_store.endpoint)
+    services.add_checker(
+        lambda service: check_no_cycle(service, services.all_definitions, own_store)
+    )
     services.add_checker(EndpointPolicy(settings.allowed_endpoints.split(",")).check)
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
     pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, pauses)
+    continuum = build_continuum(database, storage, services, ledger, data.outbox)
+    overflow = continuum.delegator.overflow
+    dispatcher = Dispatcher(
+        ledger, services, executor, settings.retry_backoff, events, pauses, overflow
+    )
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
@@ -172,6 +199,7 @@ def build_platform(
         executor=executor,
         loops=loops,
         oscar=oscar,
+        continuum=continuum,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
         started_at=started_at,

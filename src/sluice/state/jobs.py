@@ -1,45 +1,56 @@
 """The durable job ledger: one record per (service, object version), claimed by the dispatcher.
 
-A repeated event for the same upload hits the unique ``dedupe_key`` and creates nothing. Jobs a
-dead manager left Running go back to Pending on the next start, so nothing is lost.
+A repeated event for the same upload hits the unique ``dedupe_key`` and creates nothing.
+
+Several managers may share one database (PostgreSQL). A claim is one conditional UPDATE of
+Pending rows, locked with ``FOR UPDATE SKIP LOCKED`` (ignored by SQLite, whose writers take
+turns anyway), so a job is claimed by one manager only. The claim is a lease, in the names of
+``owner`` and ``lease_until``: its manager renews it while the job runs; a manager that dies
+stops renewing, and once the lease has run out another one runs the job again. A manager that
+restarts takes back its own Running jobs at once, so nothing is lost, and only the owner may
+record how a job ended.
 """
 
 import os
-import re
+import socket
 import time
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
 from sluice.errors import Invalid, NotFound
 from sluice.state.database import Database
+from sluice.state.job_rows import PAGE_SIZE, JobPage, page_offset, to_job
 from sluice.state.schema import jobs
 
-PAGE_SIZE = 70  # OSCAR's JOB_LISTING_LIMIT
-MAX_PAGE_DIGITS = 15
-_PAGE_TOKEN = re.compile(rf"[0-9]{{1,{MAX_PAGE_DIGITS}}}")
 SUMMARY_COLUMNS = [column for column in jobs.c if column.name not in ("payload", "log")]
 FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
-
-
-@dataclass(frozen=True)
-class JobPage:
-    jobs: list[Job]
-    next_page: str
-    remaining: int
+LEASE = 60.0  # seconds a claim holds without renewal (renewed every quarter of it)
+NO_LEASE = {"owner": None, "lease_until": None}
 
 
 class JobLedger:
-    def __init__(self, db: Database, payloads: Path | None = None) -> None:
-        """``payloads``: the folder large bodies are kept in, one file per job."""
+    def __init__(
+        self,
+        db: Database,
+        payloads: Path | None = None,
+        *,
+        owner: str | None = None,
+        lease: float = LEASE,
+    ) -> None:
+        """``payloads``: the folder large bodies are kept in, one file per job. ``owner``: this
+        manager's name in the ledger, the same across its restarts (a new one if None);
+        ``lease``: seconds its claims hold unless renewed."""
         self._db = db
         self._payloads = payloads
+        self.owner = owner or new_owner()
+        self.lease = lease
 
     def enqueue(
         self,
@@ -73,6 +84,7 @@ class JobLedger:
             "log": "",
             "dead": False,
             "hidden": False,
+            "home": self.owner if kept is not None else None,  # its body is only here
         }
         try:
             with self._db.write() as conn:
@@ -120,30 +132,107 @@ class JobLedger:
         (the dispatcher reads this often; ``load`` gives the whole job to the one running it)."""
         query = (
             select(*SUMMARY_COLUMNS)
-            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.not_before <= time.time())
+            .where(
+                jobs.c.status == JobStatus.PENDING.value,
+                jobs.c.not_before <= time.time(),
+                self._runnable_here(),
+            )
             .order_by(jobs.c.created_at)
             .limit(limit)
         )
         with self._db.read() as conn:
-            return [_to_job(row, self._payloads) for row in conn.execute(query).mappings()]
+            return [to_job(row, self._payloads) for row in conn.execute(query).mappings()]
+
+    def _runnable_here(self) -> ColumnElement[bool]:
+        return or_(jobs.c.home.is_(None), jobs.c.home == self.owner)
 
     def claim(self, job_id: str) -> bool:
         """Pending → Running, counting an attempt. False if someone else changed it first."""
+        return job_id in self.claim_many([job_id])
+
+    def claim_many(self, job_ids: list[str]) -> set[str]:
+        """Claim those of ``job_ids`` still Pending, in one transaction; the ids claimed. Rows
+        another manager is claiming at this moment are skipped, not waited for."""
+        if not job_ids:
+            return set()
+        now = time.time()
+        pending = and_(jobs.c.status == JobStatus.PENDING.value, self._runnable_here())
+        free = (
+            select(jobs.c.id)
+            .where(jobs.c.id.in_(job_ids), pending)
+            .with_for_update(skip_locked=True)
+        )
         values = {
             "status": JobStatus.RUNNING.value,
             "attempts": jobs.c.attempts + 1,
             "started_at": datetime.now(UTC),
+            "owner": self.owner,
+            "lease_until": now + self.lease,
         }
-        where = and_(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING.value)
+        claim = update(jobs).where(jobs.c.id.in_(free), pending).values(**values)
         with self._db.write() as conn:
-            return conn.execute(update(jobs).where(where).values(**values)).rowcount == 1
+            return {row[0] for row in conn.execute(claim.returning(jobs.c.id))}
+
+    def renew(self, job_ids: Iterable[str]) -> set[str]:
+        """Extend this manager's leases on ``job_ids``; the ids it still holds (a job cancelled
+        meanwhile, or run again elsewhere after its lease ran out, is not among them)."""
+        ids = list(job_ids)
+        if not ids:
+            return set()
+        held: set[str] = set()
+        until = time.time() + self.lease
+        with self._db.write() as conn:
+            for start in range(0, len(ids), 500):
+                where = and_(jobs.c.id.in_(ids[start : start + 500]), self._mine())
+                renewal = update(jobs).where(where).values(lease_until=until)
+                held.update(row[0] for row in conn.execute(renewal.returning(jobs.c.id)))
+        return held
+
+    def recover_expired(self) -> int:
+        """Jobs whose manager stopped renewing their lease (it died) run again; the cut-short
+        attempt is not counted. How many."""
+        expired = and_(
+            jobs.c.status == JobStatus.RUNNING.value,
+            jobs.c.lease_until < time.time(),
+            jobs.c.owner != self.owner,  # this one's own run here until it says how they ended
+        )
+        return self._recover(expired)
+
+    def recover_interrupted(self) -> int:
+        """At start: this manager's own Running jobs (it was stopped or died), those of
+        managers whose leases ran out, and those of a ledger written before leases."""
+        lapsed = or_(
+            jobs.c.owner == self.owner,
+            jobs.c.owner.is_(None),
+            jobs.c.lease_until < time.time(),
+        )
+        return self._recover(and_(jobs.c.status == JobStatus.RUNNING.value, lapsed))
+
+    def _recover(self, where: ColumnElement[bool]) -> int:
+        values = {"status": JobStatus.PENDING.value, "attempts": jobs.c.attempts - 1, **NO_LEASE}
+        with self._db.write() as conn:
+            return conn.execute(update(jobs).where(where).values(**values)).rowcount
+
+    def _mine(self) -> ColumnElement[bool]:
+        return and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.owner == self.owner)
+
+    def _running(self, job_id: str) -> ColumnElement[bool]:
+        """Only a job this manager runs ends: one cancelled meanwhile stays as it was recorded,
+        and one another manager took over after this one's lease ran out is that one's."""
+        return and_(jobs.c.id == job_id, self._mine())
 
     def succeed(self, job_id: str, exit_code: int, log: str) -> None:
-        """Done: its body is not needed any more (only dead letters run again)."""
-        self._finish(job_id, JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
+        """Done, in one transaction: its body is not needed any more (only dead letters run
+        again), so its file goes once that is recorded."""
+        kept = select(jobs.c.payload_file).where(self._running(job_id)).with_for_update()
+        values = self._ended(JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
         with self._db.write() as conn:
-            self._drop_payloads(conn, jobs.c.id == job_id)
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(payload_file=None))
+            name = conn.execute(kept).scalar()
+            done = conn.execute(
+                update(jobs).where(self._running(job_id)).values(**values, payload_file=None)
+            )
+        if done.rowcount == 1:
+            _remove(self._payload_path(name))
 
     def fail(
         self, job_id: str, exit_code: int | None, reason: str, log: str, retry_in: float | None
@@ -158,23 +247,31 @@ class JobLedger:
             "exit_code": exit_code,
             "reason": reason,
             "log": log,
+            **NO_LEASE,
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(_running(job_id)).values(**values))
+            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
 
     def _finish(
         self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
     ) -> None:
-        values = {
+        values = self._ended(status, code, reason, log, dead)
+        with self._db.write() as conn:
+            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
+
+    @staticmethod
+    def _ended(
+        status: JobStatus, code: int | None, reason: str, log: str, dead: bool
+    ) -> dict[str, Any]:
+        return {
             "status": status.value,
             "exit_code": code,
             "reason": reason,
             "log": log,
             "dead": dead,
             "finished_at": datetime.now(UTC),
+            "lease_until": None,
         }
-        with self._db.write() as conn:
-            conn.execute(update(jobs).where(_running(job_id)).values(**values))
 
     def requeue(self, job_id: str, delay: float, reason: str) -> None:
         """Running → Pending again without counting the attempt: it was cut short by the
@@ -184,16 +281,10 @@ class JobLedger:
             "attempts": jobs.c.attempts - 1,
             "not_before": time.time() + delay,
             "reason": reason,
+            **NO_LEASE,
         }
         with self._db.write() as conn:
-            conn.execute(update(jobs).where(_running(job_id)).values(**values))
-
-    def recover_interrupted(self) -> int:
-        """Jobs left Running by a dead manager run again; the cut-short attempt is not counted."""
-        values = {"status": JobStatus.PENDING.value, "attempts": jobs.c.attempts - 1}
-        with self._db.write() as conn:
-            where = jobs.c.status == JobStatus.RUNNING.value
-            return conn.execute(update(jobs).where(where).values(**values)).rowcount
+            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
 
     def retry(self, service: str, job_id: str) -> Job:
         """Run a dead letter again from scratch."""
@@ -209,6 +300,7 @@ class JobLedger:
             "not_before": 0.0,
             "finished_at": None,
             "reason": "",
+            **NO_LEASE,
         }
         with self._db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
@@ -220,7 +312,14 @@ class JobLedger:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         if row is None:
             raise NotFound(f"job {job_id!r} not found")
-        return _to_job(row, self._payloads)
+        return to_job(row, self._payloads)
+
+    def load_many(self, job_ids: list[str]) -> list[Job]:
+        """Whole jobs, in the order asked, in one read; one that no longer exists is left out."""
+        with self._db.read() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.id.in_(job_ids))).mappings().all()
+        found = {row["id"]: to_job(row, self._payloads) for row in rows}
+        return [found[job_id] for job_id in job_ids if job_id in found]
 
     def attempts(self, job_id: str) -> int:
         """Attempts made so far, also for a job whose log was deleted while it ran."""
@@ -230,7 +329,7 @@ class JobLedger:
 
     def get(self, service: str, job_id: str) -> Job:
         row = self._row(service, job_id)
-        return _to_job(row, self._payloads)
+        return to_job(row, self._payloads)
 
     def log_of(self, service: str, job_id: str) -> str:
         return str(self._row(service, job_id)["log"])
@@ -248,7 +347,7 @@ class JobLedger:
     def page(
         self, service: str, page: str = "", size: int = PAGE_SIZE, dead: bool = False
     ) -> JobPage:
-        offset = _page_offset(page)
+        offset = page_offset(page)
         where = and_(jobs.c.service == service, jobs.c.hidden.is_(False))
         if dead:
             where = and_(where, jobs.c.dead.is_(True))
@@ -258,7 +357,7 @@ class JobLedger:
             rows = conn.execute(query.offset(offset).limit(size)).mappings().all()
         remaining = max(0, total - offset - len(rows))
         next_page = str(offset + len(rows)) if remaining else ""
-        return JobPage([_to_job(row, self._payloads) for row in rows], next_page, remaining)
+        return JobPage([to_job(row, self._payloads) for row in rows], next_page, remaining)
 
     def hide(self, service: str, job_id: str | None = None, *, all_states: bool = False) -> int:
         """Delete logs: the record stays (so its upload is never re-run) but is no longer shown."""
@@ -288,6 +387,7 @@ class JobLedger:
             "finished_at": datetime.now(UTC),
             "dead": False,
             "payload_file": None,
+            "lease_until": None,
         }
         with self._db.write() as conn:
             self._drop_payloads(conn, where)
@@ -309,52 +409,11 @@ class JobLedger:
             return {status: count for status, count in conn.execute(query).all()}
 
 
-def _running(job_id: str) -> ColumnElement[bool]:
-    """Only a Running job ends: one cancelled meanwhile stays as it was recorded."""
-    return and_(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING.value)
+def new_owner() -> str:
+    """A name for a manager in a shared ledger: unique, and telling where it runs."""
+    return f"{socket.gethostname()[:80]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 def _remove(path: Path | None) -> None:
     if path is not None:
         path.unlink(missing_ok=True)
-
-
-def _page_offset(page: str) -> int:
-    """A page token is the offset this server returned: ASCII digits only (``str.isdigit``
-    takes "²" too), and small enough for the database (SQLite offsets are 64-bit)."""
-    if not page:
-        return 0
-    if not _PAGE_TOKEN.fullmatch(page):
-        raise Invalid(
-            f"page: {page[:40]!r} is not a page token returned by this server "
-            f"(a whole number of at most {MAX_PAGE_DIGITS} digits)"
-        )
-    return int(page)
-
-
-def _to_job(row: Any, payloads: Path | None = None) -> Job:
-    source = None
-    if row["bucket"] is not None:
-        source = ObjectRef(row["provider"], row["bucket"], row["object_key"], row["etag"] or "")
-    return Job(
-        id=row["id"],
-        service=row["service"],
-        status=JobStatus(row["status"]),
-        source=source,
-        payload=row.get("payload"),
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        created_at=_utc(row["created_at"]) or row["created_at"],
-        started_at=_utc(row["started_at"]),
-        finished_at=_utc(row["finished_at"]),
-        exit_code=row["exit_code"],
-        reason=row["reason"],
-        dead=bool(row["dead"]),
-        payload_file=payloads / row["payload_file"] if payloads and row["payload_file"] else None,
-    )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo:
-        return value
-    return value.replace(tzinfo=UTC)
