@@ -232,6 +232,15 @@ def test_three_uploads_reach_succeeded_live_without_reloading(
     screenshot(page, shots, "service", docs=True)
 
 
+def test_the_token_shows_on_request(page: Page, http: httpx.Client) -> None:
+    token = http.get("/system/services/copy").json()["token"]
+    expect(page.locator("#token")).not_to_have_text(token)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#token")).to_have_text(token)
+    page.get_by_role("button", name="Hide").click()
+    expect(page.locator("#token")).not_to_have_text(token)
+
+
 def test_a_job_log_opens(page: Page, http: httpx.Client) -> None:
     job = page.locator("#jobs tr").first.get_attribute("data-job")
     assert job
@@ -339,7 +348,9 @@ def test_delete_a_service_after_confirming(page: Page, http: httpx.Client, shots
     page.get_by_role("button", name="Delete service").click()
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_contain_text("Delete flaky?")
-    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
     assert http.get("/system/services/flaky").status_code == 200
     page.get_by_role("button", name="Delete service").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()

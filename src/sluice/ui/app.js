@@ -315,6 +315,7 @@ function editDialog(service) {
         } catch (e) { problem(error, e); }
       } }, "Save"),
       h("button", { type: "button", onclick: () => { dialog.close(); dialog.remove(); } }, "Cancel")));
+  dialog.addEventListener("close", () => dialog.remove()); // Escape closes it too
   document.body.append(dialog);
   dialog.showModal();
 }
@@ -332,6 +333,7 @@ function deleteDialog(name) {
         } catch (e) { problem(error, e); }
       } }, "Delete"),
       h("button", { type: "button", autofocus: true, onclick: () => { dialog.close(); dialog.remove(); } }, "Cancel")));
+  dialog.addEventListener("close", () => dialog.remove()); // Escape closes it too
   document.body.append(dialog);
   dialog.showModal();
 }
