@@ -12,6 +12,7 @@ from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.domain.parts import MinIOProvider
 from sluice.settings import Settings
+from sluice.storage.resolver import StorageResolver
 from sluice.supervision import Loops
 from sluice.triggers.router import EventRouter
 
@@ -21,6 +22,7 @@ class Platform(Protocol):
     admin: AdminCredentials
     services: ServiceManager
     object_store: MinIOProvider
+    storage: StorageResolver  # opens the providers services name (the web UI's storage view)
     jobs: JobService
     router: EventRouter
     invocations: Invocations

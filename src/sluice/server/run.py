@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True, soft_wrap=True)
+SHUTDOWN_GRACE = 10  # seconds
 
 
 def serve(settings: Settings) -> None:
@@ -62,6 +63,9 @@ def serve(settings: Settings) -> None:
                 log_level="warning",
                 http=GuardedH11Protocol,
                 timeout_keep_alive=5,
+                # open streams (the web UI's live events) never end by themselves: at most this
+                # long for requests in flight before a stop goes on without them
+                timeout_graceful_shutdown=SHUTDOWN_GRACE,
             )
             server = uvicorn.Server(config)
             stack.callback(platform.stop)
