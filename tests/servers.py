@@ -25,11 +25,12 @@ class DavServer:
 
 
 @contextmanager
-def dav_server(root: Path) -> Iterator[DavServer]:
-    """A real WsgiDAV server (cheroot, in a thread) with basic auth over ``root``."""
+def dav_server(root: Path, host: str = "127.0.0.1") -> Iterator[DavServer]:
+    """A real WsgiDAV server (cheroot, in a thread) with basic auth over ``root``, on
+    ``host`` (loopback, or an address the test set up)."""
     app = WsgiDAVApp(
         {
-            "host": "127.0.0.1",
+            "host": host,
             "port": 0,
             "provider_mapping": {"/": str(root)},
             "simple_dc": {"user_mapping": {"*": {DAV_USER: {"password": DAV_PASSWORD}}}},
@@ -43,13 +44,13 @@ def dav_server(root: Path) -> Iterator[DavServer]:
             "verbose": 1,
         }
     )
-    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=4)
+    server = wsgi.Server((host, 0), app, numthreads=4)
     server.prepare()
     port = server.bind_addr[1]
     thread = threading.Thread(target=server.serve, name="wsgidav", daemon=True)
     thread.start()
     try:
-        yield DavServer(f"http://127.0.0.1:{port}", root, DAV_USER, DAV_PASSWORD)
+        yield DavServer(f"http://{host}:{port}", root, DAV_USER, DAV_PASSWORD)
     finally:
         server.stop()
         thread.join(timeout=5)

@@ -43,6 +43,11 @@ class DataDir:
         return self.root / "spool"
 
     @property
+    def outbox(self) -> Path:
+        """Output files waiting for another cluster's store (store-and-forward)."""
+        return self.root / "outbox"
+
+    @property
     def volumes(self) -> Path:
         """Managed volumes, one folder each, kept until the volume is deleted."""
         return self.root / "volumes"

@@ -70,12 +70,11 @@ def test_update_without_secrets_keeps_them_and_the_token(oscar: Client, http: ht
 UNSUPPORTED = [
     ({"expose": {"api_port": 8080}}, "expose.api_port: 8080"),
     ({"expose": {"api_port": [5000], "min_scale": 1}}, "exposed service"),
-    ({"federation": {"topology": "star", "members": []}}, "federation"),
     (
         {"federation": {"members": [{"type": "oscar", "cluster_id": "c2", "service_name": "x"}]}},
-        "federation",
+        "federation.members.0.cluster_id: unknown cluster 'c2'",
     ),
-    ({"replicas": [{"type": "endpoint", "url": "http://127.0.0.1:1"}]}, "replicas"),
+    ({"replicas": [{"type": "endpoint", "url": "http://127.0.0.1:1"}]}, "only oscar replicas"),
     ({"volume": {"mount_path": "/data"}}, "volume.name is required"),
     ({"volume": {"size": "0", "mount_path": "/data"}}, "volume.size"),
     ({"volume": {"size": "1Gi", "mount_path": "data"}}, "volume.mount_path"),

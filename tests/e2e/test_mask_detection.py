@@ -1,5 +1,6 @@
 """Issue 10, part 5: the seeds' mask-detection pipeline (examples/mask-detection) on two real
-``sluice up`` (edge and cloud, loopback ports) and a WebDAV store, applied from its FDL.
+``sluice up`` (edge and cloud: on loopback ports, then as two sites in their own network
+namespaces) and a WebDAV store, applied from its FDL.
 
 A video uploaded to the edge becomes anonymised frames in the cloud's store; the cloud's own
 upload events start its handler service, whose results land in its store and on WebDAV.
@@ -20,6 +21,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from tests.continuum.sites import two_sites
 from tests.e2e.helpers import keys_under, s3_client, statuses, wait_for
 from tests.servers import DavServer, dav_server
 from tests.sluice_process import SluiceProcess, running_sluice
@@ -39,22 +41,43 @@ def example_module(name: str) -> ModuleType:
     return __import__(name)
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceProcess]:
-    with running_sluice(tmp_path_factory.mktemp("edge")) as server:
-        yield server
+Deployment = tuple[SluiceProcess, SluiceProcess, DavServer]  # edge, cloud, long-term store
+
+
+@pytest.fixture(scope="module", params=["one machine", "two sites"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """Edge and cloud as two ``sluice up`` on loopback ports, or as two sites in their own
+    network namespaces that reach each other over their link only (tests/continuum/sites.py);
+    the WebDAV store on loopback, or on the host's leg of the sites' network."""
+    base = tmp_path_factory.mktemp("sites")
+    longterm = tmp_path_factory.mktemp("longterm")
+    if request.param == "one machine":
+        with (
+            running_sluice(base / "edge") as edge,
+            running_sluice(base / "cloud") as cloud,
+            dav_server(longterm) as dav,
+        ):
+            yield edge, cloud, dav
+        return
+    with two_sites(base) as sites, dav_server(longterm, f"10.249.{sites.n}.254") as dav:
+        yield sites.edge, sites.cloud, dav
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceProcess]:
-    with running_sluice(tmp_path_factory.mktemp("cloud")) as server:
-        yield server
+def edge(deployment: Deployment) -> SluiceProcess:
+    return deployment[0]
 
 
 @pytest.fixture(scope="module")
-def dav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DavServer]:
-    with dav_server(tmp_path_factory.mktemp("longterm")) as server:
-        yield server
+def cloud(deployment: Deployment) -> SluiceProcess:
+    return deployment[1]
+
+
+@pytest.fixture(scope="module")
+def dav(deployment: Deployment) -> DavServer:
+    return deployment[2]
 
 
 @pytest.fixture(scope="module")

@@ -68,3 +68,31 @@ def test_updating_a_service_replaces_its_old_definition() -> None:
     b = service("b", "loop/b", "loop/c")
     new = service("a", "loop/a", "loop/d")
     check_no_cycle(new, lambda: [old, b])
+
+
+OWN = "http://10.0.0.1:8333"
+
+
+def aliased(name: str, source: str, target: str) -> Service:
+    """Writes to ``minio.here``: this cluster's own store, named by its endpoint."""
+    here = {"endpoint": OWN + "/", "access_key": "a", "secret_key": "s"}
+    return service(
+        name,
+        source,
+        target,
+        output=[{"storage_provider": "minio.here", "path": target}],
+        storage_providers={"minio": {"here": here}},
+    )
+
+
+def test_a_loop_through_the_own_store_by_another_name_is_refused() -> None:
+    first = service("first", "alias/in", "alias/middle")
+    back = aliased("back", "alias/middle", "alias/in/again")
+    with pytest.raises(Invalid, match="back → first → back"):
+        check_no_cycle(back, lambda: [first], "http://10.0.0.1:8333")
+
+
+def test_the_same_provider_elsewhere_is_no_loop() -> None:
+    first = service("first", "alias/in", "alias/middle")
+    away = aliased("away", "alias/middle", "alias/in/again")
+    check_no_cycle(away, lambda: [first], "http://10.0.0.2:8333")

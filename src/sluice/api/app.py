@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import sluice
-from sluice.api.auth import FailedLogins
+from sluice.api.auth import FailedLogins, Sessions
 from sluice.api.errors import install_error_handlers
 from sluice.api.execution_log import ExecutionLogMiddleware
 from sluice.api.ports import Platform
@@ -13,12 +13,18 @@ from sluice.api.routes import (
     deployments,
     events,
     executions,
+    federation,
     invoke,
+    lineage,
     logs,
     metrics,
     service_auth,
     services,
     system,
+    ui,
+    ui_events,
+    ui_fdl,
+    ui_files,
     volumes,
 )
 from sluice.api.routes.invoke import JOB_HEADER
@@ -33,6 +39,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     app.state.failed_logins = FailedLogins()
+    app.state.sessions = Sessions()
     install_error_handlers(app)
     app.include_router(system.public)
     app.include_router(system.router)
@@ -46,6 +53,12 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(buckets.router)
     app.include_router(volumes.router)
     app.include_router(metrics.router)
+    app.include_router(lineage.router)
+    app.include_router(federation.router)
+    app.include_router(ui.router)  # the web UI, and / redirecting to it
+    app.include_router(ui_events.router)
+    app.include_router(ui_fdl.router)
+    app.include_router(ui_files.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
     _allow_browsers(app, platform.settings.cors_origins)
     return app

@@ -5,12 +5,14 @@ from typing import Protocol
 
 from sluice.admin import AdminCredentials
 from sluice.capacity import Capacity
+from sluice.core.continuum import Continuum
 from sluice.core.invocations import Invocations
 from sluice.core.jobs import JobService
 from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
 from sluice.domain.parts import MinIOProvider
 from sluice.settings import Settings
+from sluice.storage.resolver import StorageResolver
 from sluice.supervision import Loops
 from sluice.triggers.router import EventRouter
 
@@ -20,10 +22,12 @@ class Platform(Protocol):
     admin: AdminCredentials
     services: ServiceManager
     object_store: MinIOProvider
+    storage: StorageResolver  # opens the providers services name (the web UI's storage view)
     jobs: JobService
     router: EventRouter
     invocations: Invocations
     capacity: Capacity
     loops: Loops
     oscar: OscarApi
+    continuum: Continuum
     webhook_token: str

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from sluice.cli import apply, cluster, jobs, service
+from sluice.cli import apply, cluster, jobs, lineage, service
 from sluice.cli.config import CONFIG_ENV, default_config_path
 from sluice.cli.errors import SluiceGroup
 from sluice.cli.session import Session
@@ -40,5 +40,6 @@ app.command()(up)
 app.add_typer(cluster.app, name="cluster", no_args_is_help=True)
 app.command()(apply.apply)
 app.command()(apply.delete)
+app.command()(lineage.lineage)
 app.add_typer(service.app, name="service", no_args_is_help=True)
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True)

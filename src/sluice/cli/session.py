@@ -44,8 +44,13 @@ class Session:
     def client(self, cluster_id: str | None = None) -> Client:
         key = self.cluster_id(cluster_id)
         if key not in self._clients:
-            self._clients[key] = _connect(key, self.config.get(key))
+            self._clients[key] = connect(key, self.config.get(key))
         return self._clients[key]
+
+    def adopt(self, cluster_id: str, client: Client) -> Client:
+        """Use ``client`` for ``cluster_id`` from now on (a cluster an FDL defines)."""
+        self._clients.setdefault(cluster_id, client)
+        return self._clients[cluster_id]
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -53,7 +58,7 @@ class Session:
         self._clients.clear()
 
 
-def _connect(cluster_id: str, cluster: Cluster) -> Client:
+def connect(cluster_id: str, cluster: Cluster, timeout: float = 60) -> Client:
     if not cluster.endpoint:
         raise CliError(f"cluster '{cluster_id}' has no endpoint in the configuration")
     if cluster.auth_user is None:
@@ -65,6 +70,7 @@ def _connect(cluster_id: str, cluster: Cluster) -> Client:
         cluster.auth_user,
         cluster.auth_password,
         verify=cluster.ssl_verify,
+        timeout=timeout,
     )
 
 

@@ -147,6 +147,18 @@ class Client:
     def delete_service(self, name: str) -> None:
         self._request("DELETE", f"/system/services/{_segment(name)}")
 
+    # -- edge to cloud -------------------------------------------------------------------------
+
+    def lineage(self, path: str, store: str = "") -> dict[str, Any]:
+        """Sluice: the objects and jobs behind ``path`` (``bucket/key``) in ``store`` (an S3
+        endpoint; the cluster's own store when empty), as far as this cluster knows."""
+        params = {"path": path, **({"store": store} if store else {})}
+        return self._json_object("GET", "/system/lineage", params)
+
+    def outbox(self) -> dict[str, Any]:
+        """Sluice: what waits for other clusters (store-and-forward), and what was delivered."""
+        return self._json_object("GET", "/system/outbox")
+
     # -- jobs ----------------------------------------------------------------------------------
 
     def list_jobs(self, svc: str) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Literal
 
 from sluice.core.job_events import JobEvent, JobEvents
 from sluice.core.services import ServiceManager
@@ -36,6 +37,10 @@ PAUSED_WAIT = 1.0  # seconds between looks at what pauses the dispatcher
 PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
 
 Pause = Callable[[], str]  # why jobs cannot run now ("" when they can)
+# The jobs of a service that stay here; the rest went elsewhere (delegated to a replica on
+# another cluster). The room here: "free", "full" now, or "never" (they can never fit).
+Room = Literal["free", "full", "never"]
+Overflow = Callable[[ServiceRecord, list[Job], Room], list[Job]]
 
 
 class Dispatcher:
@@ -47,8 +52,10 @@ class Dispatcher:
         backoff: float,
         events: JobEvents | None = None,
         pauses: Sequence[Pause] = (),
+        overflow: Overflow | None = None,
     ) -> None:
         self._ledger = ledger
+        self._overflow = overflow or (lambda _record, jobs, _full: jobs)
         self._events = events or JobEvents()
         self._services = services
         self._executor = executor
@@ -147,6 +154,7 @@ class Dispatcher:
         there is room; a partial batch waits up to the service's batch wait for more."""
         service = record.service
         policy = self._executor.batching(service)
+        jobs = self._overflow(record, jobs, "free")
         while jobs:
             batch, jobs = jobs[: policy.size], jobs[policy.size :]
             age = time.time() - batch[0].created_at.timestamp()
@@ -155,11 +163,12 @@ class Dispatcher:
                 return
             try:
                 slot = self._executor.reserve(service)
-            except Invalid as exc:  # it can never run here: fail for good, now
-                self._refuse(batch, str(exc))
+            except Invalid as exc:  # it can never run here: a replica, or fail for good, now
+                self._refuse(self._overflow(record, batch, "never"), str(exc))
                 continue
-            if slot is None:
-                return  # full: the rest of this service's jobs wait for the next round
+            if slot is None:  # full: the rest wait for the next round, or go to a replica
+                self._overflow(record, [*batch, *jobs], "full")
+                return
             yield slot, batch
 
     def _start(self, slot: Slot, record: ServiceRecord, claimed: list[Job]) -> None:

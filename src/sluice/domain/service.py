@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sluice.domain import federation
 from sluice.domain.parts import (
     INPUT_TYPES,
     SUPPORTED_IO_TYPES,
@@ -52,7 +53,6 @@ OPTIONAL_EXTRAS = (
 )
 # Read to be refused, never written: OSCAR v3's federation.
 INPUT_ONLY = ("replicas",)
-FEDERATED_TOPOLOGIES = ("star", "mesh")
 ADMIN_OWNER_NAME = "oscar"
 
 
@@ -84,11 +84,13 @@ class Service(WireModel):
         default_factory=Synchronous, description="Warm workers for `POST /run`."
     )
     federation: dict[str, Any] | None = Field(
-        None, description="OSCAR federation: refused when it has members (not supported yet)."
+        None,
+        description="OSCAR v4 federation: `members` are replicas on other clusters that jobs "
+        "are delegated to when this cluster has no room (`rescheduler_threshold` seconds).",
     )
     replicas: list[Any] = Field(
         default_factory=list,
-        description="OSCAR v3 replicas (federation): refused when set (not supported yet).",
+        description="OSCAR v3 replicas: read into `federation.members`.",
     )
     log_level: str = Field("INFO", description="NOTSET, DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     image: str = Field("", description="Container image. Not needed by the local process runtime.")
@@ -303,6 +305,9 @@ def parse_service(data: Any) -> Service:
     """Validate a service from decoded JSON/YAML; errors name every wrong field."""
     if not isinstance(data, dict):
         raise Invalid(f"a service must be a JSON object, not {type(data).__name__}")
+    v3 = federation.from_v3(data)
+    if v3 is not None and not (data.get("federation") or {}).get("members"):
+        data = {**data, "federation": {**(data.get("federation") or {}), **v3}, "replicas": []}
     try:
         service = Service.model_validate(data)
     except ValidationError as exc:
@@ -321,14 +326,7 @@ def unsupported(service: Service) -> str:
             f"expose.api_port: {service.expose.api_port} asks for an exposed service, which "
             "Sluice does not run yet; remove expose.api_port (or set it to 0)"
         )
-    federation = service.federation or {}
-    topology = str(federation.get("topology") or "").lower()
-    if federation.get("members") or topology in FEDERATED_TOPOLOGIES or service.replicas:
-        return (
-            "federation: Sluice does not federate services across clusters yet; remove the "
-            "federation block (and replicas)"
-        )
-    return ""
+    return "; ".join(federation.problems(service.federation, set(service.clusters)))
 
 
 def describe_errors(exc: ValidationError, name: Any = None) -> str:

@@ -206,7 +206,7 @@ class HandlerExecutor:
                 workspace.remove()
         results = self._call(service, [(path, ws.output_dir) for _, ws, _, path in staged], timeout)
         for (job, workspace, notes, _), result in zip(staged, results, strict=True):
-            reports[job.id] = self._job_report(service, workspace, notes, result)
+            reports[job.id] = self._job_report(service, workspace, notes, result, job.id)
             workspace.remove()
         return [reports[job.id] for job in jobs]
 
@@ -222,7 +222,12 @@ class HandlerExecutor:
             return [InvocationResult.failed(str(exc)) for _ in items]
 
     def _job_report(
-        self, service: Service, workspace: Workspace, notes: Notes, result: InvocationResult
+        self,
+        service: Service,
+        workspace: Workspace,
+        notes: Notes,
+        result: InvocationResult,
+        job_id: str,
     ) -> JobReport:
         notes.add(f"Ran handler {service.handler}")
         if not result.ok:
@@ -234,7 +239,7 @@ class HandlerExecutor:
                 notes.around(result.log + (result.error or ""), self._log_cap),
             )
         try:
-            outputs = stage_out(service, self._storage, workspace.output_dir)
+            outputs = stage_out(service, self._storage, workspace.output_dir, job_id)
         except Exception as exc:
             notes.add(str(exc), "ERROR")
             return JobReport(False, None, str(exc), notes.around(result.log, self._log_cap))

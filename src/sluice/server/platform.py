@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sluice.admin import AdminCredentials, load_admin
 from sluice.capacity import Capacity, MachineCapacity
+from sluice.core.continuum import Continuum, build_continuum
 from sluice.core.dispatcher import Dispatcher, Pause
 from sluice.core.endpoints import EndpointPolicy
 from sluice.core.invocations import Invocations
@@ -22,6 +23,7 @@ from sluice.datadir import DataDir
 from sluice.diskspace import DiskGuard
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.quantity import parse_memory
+from sluice.domain.topology import store_name
 from sluice.errors import Invalid
 from sluice.execution.base import Executor
 from sluice.server.executors import build_executor, build_kubernetes_executor
@@ -60,6 +62,7 @@ class Platform:
     executor: Executor
     loops: Loops
     oscar: OscarApi
+    continuum: Continuum
     webhook_token: str = ""
     store_watchdog: Callable[[], bool] | None = None
     started_at: float = field(default_factory=time.time)
@@ -71,6 +74,7 @@ class Platform:
         # Parse every stored service once now, not in the first client's listing.
         threading.Thread(target=self.services.list, name="warm-services", daemon=True).start()
         self.jobs.start()
+        self.continuum.start()
         self.reconciler.start()
         if self.store_watchdog is not None:
             self._watchdog = self.loops.add(Supervised("store-watchdog", self._watch_store))
@@ -81,6 +85,7 @@ class Platform:
         if self._watchdog is not None:
             self._watchdog.stop()
         self.reconciler.stop()
+        self.continuum.stop()
         detach = getattr(self.executor, "detach", None)  # a cluster's Jobs outlive the manager
         if detach is not None:
             detach()
@@ -155,13 +160,20 @@ def build_platform(
         capacity = MachineCapacity(settings.total_cpu, memory)
     if executor is None:
         executor = build_executor(settings, capacity, storage, data, engine)
-    services.add_checker(lambda service: check_no_cycle(service, services.all_definitions))
+    own_store = store_name(object_store.endpoint)
+    services.add_checker(
+        lambda service: check_no_cycle(service, services.all_definitions, own_store)
+    )
     services.add_checker(EndpointPolicy(settings.allowed_endpoints.split(",")).check)
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
     pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
-    dispatcher = Dispatcher(ledger, services, executor, settings.retry_backoff, events, pauses)
+    continuum = build_continuum(database, storage, services, ledger, data.outbox)
+    overflow = continuum.delegator.overflow
+    dispatcher = Dispatcher(
+        ledger, services, executor, settings.retry_backoff, events, pauses, overflow
+    )
     jobs = JobService(
         ledger, dispatcher, executor, max_attempts=settings.max_attempts, events=events
     )
@@ -192,6 +204,7 @@ def build_platform(
         executor=executor,
         loops=loops,
         oscar=oscar,
+        continuum=continuum,
         webhook_token=webhook_token,
         store_watchdog=store_watchdog,
         started_at=started_at,

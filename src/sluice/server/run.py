@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True, soft_wrap=True)
+SHUTDOWN_GRACE = 10  # seconds
 
 
 def serve(settings: Settings) -> None:
@@ -62,6 +63,9 @@ def serve(settings: Settings) -> None:
                 log_level="warning",
                 http=GuardedH11Protocol,
                 timeout_keep_alive=5,
+                # open streams (the web UI's live events) never end by themselves: at most this
+                # long for requests in flight before a stop goes on without them
+                timeout_graceful_shutdown=SHUTDOWN_GRACE,
             )
             server = uvicorn.Server(config)
             stack.callback(platform.stop)
@@ -129,11 +133,14 @@ def _start_object_store(
         return external, None, None
     from sluice.storage.embedded import EmbeddedSeaweedFS
 
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    manager = f"[{host}]" if ":" in host else host
     store = EmbeddedSeaweedFS(
         settings.data_dir,
-        host=settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1",  # noqa: S104
+        host=host,
         s3_port=settings.s3_port,
-        webhook_url=f"http://127.0.0.1:{settings.port}/events/seaweedfs",
+        # The manager listens on its own address (a site's, in a network namespace).
+        webhook_url=f"http://{manager}:{settings.port}/events/seaweedfs",
         webhook_token=webhook_token,
         allowed_origins=settings.cors_origins,
     )

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
@@ -392,6 +392,16 @@ class JobLedger:
         with self._db.write() as conn:
             self._drop_payloads(conn, where)
             return conn.execute(update(jobs).where(where).values(**values)).rowcount
+
+    def service_counts(self, service: str) -> tuple[dict[str, int], int]:
+        """The service's shown jobs by status, and how many are dead letters: one query that
+        reads no rows (for the web UI's views)."""
+        dead = func.sum(case((jobs.c.dead.is_(True), 1), else_=0))
+        where = and_(jobs.c.service == service, jobs.c.hidden.is_(False))
+        query = select(jobs.c.status, func.count(), dead).where(where).group_by(jobs.c.status)
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        return {row[0]: int(row[1]) for row in rows}, sum(int(row[2] or 0) for row in rows)
 
     def counts(self) -> dict[str, int]:
         query = select(jobs.c.status, func.count()).group_by(jobs.c.status)

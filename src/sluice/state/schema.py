@@ -101,3 +101,40 @@ executions = Table(
     Column("path", String(1024), nullable=False),
     Column("user", String(255), nullable=False),
 )
+
+# Store-and-forward (issue 10): what waits for another cluster that could not be reached, in
+# the order it came: output files (kept in the data dir's outbox folder) and delegated events.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seq", Float, nullable=False, index=True),  # time it was queued: delivery order
+    Column("kind", String(16), nullable=False),  # "upload" or "delegate"
+    Column("service", String(64), nullable=False),
+    Column("job_id", String(128), nullable=False, default=""),
+    Column("target", String(255), nullable=False),  # provider ("minio.cloud") or cluster id
+    Column("store", String(255), nullable=False),  # where it goes: a store or a cluster's URL
+    Column("path", String(1024), nullable=False, default=""),  # "bucket/key" of an upload
+    Column("spool", String(255), nullable=True),  # the file, in the outbox folder
+    Column("body", LargeBinary, nullable=True),  # a delegated event
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("not_before", Float, nullable=False, default=0.0),
+    Column("delivered_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
+# Lineage (issue 10): which job wrote which object (in which store), and which job went to or
+# came from which cluster, so a result can be traced back across clusters.
+lineage = Table(
+    "lineage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("job_id", String(128), nullable=False, index=True),
+    Column("service", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # "output", "delegated_to", "delegated_from"
+    Column("store", String(255), nullable=False, default=""),  # a store_name, or a cluster URL
+    Column("path", String(1024), nullable=False, default="", index=True),  # "bucket/key"
+    Column("peer", String(255), nullable=False, default=""),  # the other cluster's id
+    Column("peer_job", String(128), nullable=False, default=""),
+)

@@ -93,12 +93,26 @@ class S3Provider:
         secret_key: str,
         region: str = _DEFAULT_REGION,
         verify: bool = True,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 3,
     ) -> None:
+        """Short timeouts and few ``max_attempts`` suit a store of another cluster, where an
+        unreachable store should be noticed soon (store-and-forward): a cut link leaves a
+        pooled connection that only the read timeout ends."""
         self._endpoint = endpoint
         self._region = region or _DEFAULT_REGION
         self._connection = (endpoint, access_key, secret_key, self._region, verify)
-        self._client = build_s3_client(*self._connection)
-        self._small = SmallObjects(*self._connection, self.where)
+        self._client = build_s3_client(
+            *self._connection,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_attempts=max_attempts,
+        )
+        self._small = SmallObjects(
+            *self._connection, self.where, connect_timeout=connect_timeout, timeout=read_timeout
+        )
         self._transfer = TransferConfig(
             multipart_threshold=_MULTIPART_BYTES, multipart_chunksize=_MULTIPART_BYTES
         )

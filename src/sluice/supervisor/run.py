@@ -76,7 +76,7 @@ def _attempt(
     if not result.succeeded:
         notes.add(f"Script failed: {result.reason}", "ERROR")
         return JobReport(False, result.exit_code, result.reason)
-    outputs = stage_out(service, storage, workspace.output_dir)
+    outputs = stage_out(service, storage, workspace.output_dir, job.id)
     notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
     return JobReport(True, result.exit_code, "")
 

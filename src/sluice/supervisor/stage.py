@@ -32,7 +32,9 @@ def stage_body(body: Body, input_dir: Path, name: str) -> Path:
     return target
 
 
-def stage_out(service: Service, storage: StorageResolver, output_dir: Path) -> list[str]:
+def stage_out(
+    service: Service, storage: StorageResolver, output_dir: Path, job_id: str = ""
+) -> list[str]:
     """Every output file that passes an output's filters, to that output's path; what went where."""
     uploaded: list[str] = []
     files = list(output_files(output_dir))
@@ -40,6 +42,7 @@ def stage_out(service: Service, storage: StorageResolver, output_dir: Path) -> l
         provider = storage.open(service, target.storage_provider)
         for local, name in files:
             if target.accepts(name):
-                provider.upload_file(local, f"{target.path}/{name}")
+                where = f"{target.path}/{name}"
+                storage.upload(service, target.storage_provider, provider, local, where, job_id)
                 uploaded.append(f"{target.storage_provider}:{target.path}/{name}")
     return uploaded

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from sluice.api.auth import PlatformDep, ServiceCaller
 from sluice.api.body import discard, receive_body
 from sluice.api.ports import Platform
+from sluice.core.delegation import FROM_HEADER, JOB_ID_HEADER
 from sluice.datadir import DataDir
 from sluice.domain.job import ObjectRef
 from sluice.domain.parts import DEFAULT_PROVIDER
@@ -111,7 +112,13 @@ async def create_job(service: str, request: Request, platform: PlatformDep) -> R
                 "the request body is empty: send the input (base64 or raw) or an S3 event"
             )
         parsed = _json_or_none(body) if isinstance(body, bytes) else None
-        if isinstance(parsed, dict) and is_storage_event(parsed):
+        origin = request.headers.get(FROM_HEADER)
+        if origin is not None and isinstance(parsed, dict) and isinstance(parsed.get("event"), str):
+            job_id = request.headers.get(JOB_ID_HEADER, "")
+            ids = await run_in_threadpool(
+                _submit_delegated, platform, record.service, parsed, origin, job_id
+            )
+        elif isinstance(parsed, dict) and is_storage_event(parsed):
             ids = await run_in_threadpool(_submit_objects, platform, record.service, parsed)
         else:
             job = await run_in_threadpool(platform.jobs.submit_payload, record.service, body)
@@ -149,6 +156,28 @@ def _submit_objects(platform: Platform, service: Any, event: dict[str, Any]) -> 
         )
         if job is not None:
             ids.append(job.id)
+    return ids
+
+
+def _submit_delegated(
+    platform: Platform, service: Any, wrapper: dict[str, Any], origin: str, origin_job: str
+) -> list[str]:
+    """Another cluster's job, delegated here: its input is read from that cluster's store
+    (``storage_providers.minio.<its id>``). A repeat of the same event makes no new job."""
+    ident = str(wrapper.get("storage_provider") or origin).rpartition(".")[2]
+    if ident == "default":
+        ident = origin
+    event = _json_or_none(wrapper["event"].encode())
+    if isinstance(event, dict) and is_storage_event(event):
+        ids = []
+        for obj in parse_storage_event(event):
+            ref = ObjectRef(f"minio.{ident}", obj.bucket, obj.key, obj.etag)
+            job = platform.jobs.submit_object(service, ref, wrapper["event"].encode())
+            if job is not None:
+                ids.append(job.id)
+    else:
+        ids = [platform.jobs.submit_payload(service, wrapper["event"].encode()).id]
+    platform.continuum.delegator.received(service.name, ids, origin, origin_job)
     return ids
 
 
