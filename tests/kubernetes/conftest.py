@@ -8,8 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +110,3 @@ def kube(cluster: Path) -> Any:
     config.load_kube_config(str(cluster), client_configuration=configuration)
     api = client.ApiClient(configuration)
     return client.CoreV1Api(api), client.BatchV1Api(api), client.AppsV1Api(api)
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -11,8 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.helpers import keys_under, s3_client
-from tests.kubernetes.conftest import BUSYBOX, POD_HOST, ROOT, eventually
+from tests.e2e.helpers import keys_under, s3_client, wait_for
+from tests.kubernetes.conftest import BUSYBOX, POD_HOST, ROOT
 from tests.postgres import postgres_cluster
 from tests.sluice_process import free_port
 
@@ -80,7 +80,7 @@ def healthy(url: str) -> bool:
 def test_helm_install_brings_up_a_sluice_that_processes_a_file(
     installed: str, database: str, release: str, kube: Any
 ) -> None:
-    eventually(lambda: healthy(installed), 240, "the installed manager's /health")
+    wait_for(lambda: healthy(installed), 240, "the installed manager's /health")
     with httpx.Client(base_url=installed, auth=("oscar", PASSWORD), timeout=30) as http:
         service = {
             "name": "helm-copy",
@@ -95,7 +95,7 @@ def test_helm_install_brings_up_a_sluice_that_processes_a_file(
         assert answer.status_code == 201, answer.text
         s3 = s3_client(http)
         s3.put_object(Bucket="helm-copy", Key="in/a.txt", Body=b"from a pod")
-        eventually(lambda: keys_under(s3, "helm-copy", "out/"), 180, "the job's output")
+        wait_for(lambda: keys_under(s3, "helm-copy", "out/"), 180, "the job's output")
         assert s3.get_object(Bucket="helm-copy", Key="out/copied.txt")["Body"].read() == (
             b"from a pod"
         )
@@ -107,7 +107,7 @@ def test_helm_install_brings_up_a_sluice_that_processes_a_file(
                 rows = conn.execute("SELECT status FROM jobs WHERE service = 'helm-copy'")
                 return rows.fetchall() == [("Succeeded",)]
 
-        eventually(recorded, 60, "the job recorded as Succeeded in PostgreSQL")
+        wait_for(recorded, 60, "the job recorded as Succeeded in PostgreSQL")
     core, _, _ = kube
     [manager] = core.list_namespaced_pod(
         "t-helm", label_selector=f"app.kubernetes.io/instance={release}"

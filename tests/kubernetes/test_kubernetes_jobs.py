@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.helpers import keys_under, s3_client
-from tests.kubernetes.conftest import BUSYBOX, eventually, kubernetes_sluice
+from tests.e2e.helpers import keys_under, s3_client, wait_for
+from tests.kubernetes.conftest import BUSYBOX, kubernetes_sluice
 from tests.sluice_process import SluiceProcess
 
 
@@ -50,7 +50,7 @@ def ended(http: httpx.Client, service: str, count: int = 1) -> list[dict[str, An
         done = [job for job in jobs if job["status"] == "Succeeded" or job["dead_letter"]]
         return done if len(done) >= count else None
 
-    result: list[dict[str, Any]] = eventually(probe, 180, f"{count} ended job(s) of {service}")
+    result: list[dict[str, Any]] = wait_for(probe, 180, f"{count} ended job(s) of {service}")
     return result
 
 
@@ -82,7 +82,7 @@ def test_a_running_jobs_log_is_live(http: httpx.Client, s3: Any) -> None:
         text = http.get(f"/system/logs/chatty/{jobs[0]['name']}").text
         return text if "started" in text else None
 
-    assert "done" not in eventually(live, 120, "the running job's live log")
+    assert "done" not in wait_for(live, 120, "the running job's live log")
     assert http.delete("/system/services/chatty").status_code == 204
 
 
@@ -134,7 +134,7 @@ def test_a_sync_service_answers_run_from_a_deployment(
         return not scale.spec.replicas  # 0 is left out of the answer
 
     # min_scale 0: idle for SLUICE_WORKER_IDLE_TIMEOUT (5 s here), it goes down to zero.
-    eventually(scaled_to_zero, 120, "the idle Deployment scaled to zero")
+    wait_for(scaled_to_zero, 120, "the idle Deployment scaled to zero")
     again = http.post("/run/echo", content=b'{"say": "again"}', timeout=120)
     assert again.status_code == 200 and 'got: {"say": "again"}' in again.text
 
@@ -146,13 +146,13 @@ def test_deleting_a_service_removes_its_kubernetes_objects(
     s3.put_object(Bucket="doomed", Key="in/x.txt", Body=b"x")
     core, batch, apps = kube
     selector = "oscar_service=doomed"
-    eventually(
+    wait_for(
         lambda: batch.list_namespaced_job(namespace, label_selector=selector).items,
         what="the Job of doomed",
     )
     with contextlib.suppress(httpx.TimeoutException):  # makes its Deployment (the call hangs)
         http.post("/run/doomed", content=b"{}", timeout=3)
-    eventually(
+    wait_for(
         lambda: apps.list_namespaced_deployment(namespace, label_selector=selector).items,
         what="the Deployment of doomed",
     )
@@ -173,7 +173,7 @@ def test_deleting_a_service_removes_its_kubernetes_objects(
             )
         )
 
-    eventually(gone, 120, "doomed's Jobs, Deployment, Service, Secrets and pods to go")
+    wait_for(gone, 120, "doomed's Jobs, Deployment, Service, Secrets and pods to go")
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_a_manager_restart_mid_batch_leaves_one_job_and_one_output_per_file(
             s3 = s3_client(http)
             for name in files:
                 s3.put_object(Bucket="batch", Key=f"in/{name}", Body=name.encode())
-            eventually(
+            wait_for(
                 lambda: sum(1 for uids in job_names.values() if uids) >= 2,
                 what="Jobs of the batch running",
             )
