@@ -51,5 +51,6 @@ def containers_of(engine: docker.DockerClient, service: str, data_dir: Path) -> 
     """The containers of ``service`` that the Sluice on ``data_dir`` made (other Sluices on
     this machine share the engine's store)."""
     labels = [f"sluice.service={service}", f"sluice.instance={DataDir(data_dir).instance}"]
-    found = engine.containers.list(all=True, filters={"label": labels})
+    # sparse: no inspect per container, which fails for one removed meanwhile
+    found = engine.containers.list(all=True, sparse=True, filters={"label": labels})
     return [container.id for container in found]

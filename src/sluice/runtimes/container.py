@@ -123,8 +123,11 @@ class ContainerEngine:
     def sweep(self) -> int:
         """Remove the containers a previous run of this manager left behind; how many."""
         try:
+            # sparse: no inspect per container, which fails for one removed meanwhile
             found = self.client.containers.list(
-                all=True, filters={"label": f"{INSTANCE_LABEL}={self.config.instance}"}
+                all=True,
+                sparse=True,
+                filters={"label": f"{INSTANCE_LABEL}={self.config.instance}"},
             )
         except (docker.errors.APIError, RequestException) as exc:
             log.warning("cannot list leftover containers: %s", exc)
