@@ -24,6 +24,8 @@ def free_port() -> int:
         return port
 
 
+# What sluice up says when a port it was given is taken (its own check, or weed's).
+PORT_TAKEN = ("is in use", "is already in use", "is not available")
 TEST_TEMP = ".pytest-tmp"  # pytest's --basetemp (pyproject.toml): this checkout's own
 
 
@@ -64,6 +66,22 @@ class SluiceProcess:
         return self.data_dir / "sluice-up.log"
 
     def start(self, timeout: float = 60) -> "SluiceProcess":
+        """Start and wait until healthy. The ports were free when picked, but another process
+        may take one before Sluice binds it: a first start then tries again on new ones (a
+        restart keeps its ports, as the tests of restarts expect)."""
+        first = self.process is None
+        for attempt in range(3):
+            logged = self.log_path.stat().st_size if self.log_path.exists() else 0
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                taken = any(sign in self.log_text(since=logged) for sign in PORT_TAKEN)
+                if not (first and taken) or attempt == 2:
+                    raise
+            self.port, self.s3_port = free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> "SluiceProcess":
         env = {**os.environ, **self.env, "SLUICE_DATA_DIR": str(self.data_dir)}
         env.pop("SLUICE_ADMIN_PASSWORD", None)
         if self.password:
@@ -92,8 +110,13 @@ class SluiceProcess:
         self.stop()
         raise RuntimeError(f"sluice up did not become healthy:\n{self.log_text()}")
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+    def log_text(self, since: int = 0) -> str:
+        """The end of the manager's log (of what it wrote after byte ``since``)."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            return log.read().decode(errors="replace")[-5000:]
 
     def stop(self, timeout: float = 20) -> None:
         if self.process is None or self.process.poll() is not None:

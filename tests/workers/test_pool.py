@@ -296,8 +296,8 @@ def test_workers_that_start_at_once_never_exceed_max_scale(
 def test_shed_idle_gives_back_capacity_above_min_scale_only(
     tmp_path: Path, make_pool: MakePool, capacity: MachineCapacity
 ) -> None:
-    pool = make_pool(min_scale=1, max_scale=3)
-    call_in_threads(pool, write_input(tmp_path, "a", "x"), 3)
+    pool = make_pool("sleepy", min_scale=1, max_scale=3)
+    call_in_threads(pool, write_input(tmp_path, "a", "0.5"), 3)  # 3 at once: 3 workers
     wait_for(lambda: pool.stats().idle == pool.stats().live >= 2)
     live = pool.stats().live
     assert not pool.shed_idle(idle_for=60)  # none idle that long
