@@ -137,7 +137,8 @@ class S3Provider:
             if local.stat().st_size >= _MULTIPART_BYTES:
                 self._client.upload_file(str(local), bucket, key, Config=self._transfer)
                 return
-        self._small.put(bucket, key, local.read_bytes())
+            data = local.read_bytes()  # a read error is a StorageError too, as before obstore
+        self._small.put(bucket, key, data)
 
     def download_file(self, path: str, local: Path) -> None:
         bucket, key = split_object_path(path)
