@@ -19,6 +19,7 @@ from tests.sluice_process import SluiceProcess, free_port
 ROOT = Path(__file__).resolve().parents[2]
 BUSYBOX = "localhost/sluice/busybox:latest"
 SLUICE_IMAGE = "localhost/sluice/sluice:latest"
+PY_HANDLER = "localhost/sluice/py-handler:latest"  # tests/images/py-handler
 POD_HOST = "10.252.0.1"  # this machine as pods see it (the CNI bridge)
 
 
@@ -54,7 +55,7 @@ def cluster() -> Iterator[Path]:
     _run([str(ROOT / "scripts" / "k8s-images")])
     folder = Path(tempfile.mkdtemp(prefix="sk8s-", dir="/tmp"))  # short: socket paths
     try:
-        _run([str(ROOT / "scripts" / "k8s-up"), str(folder), SLUICE_IMAGE, BUSYBOX])
+        _run([str(ROOT / "scripts" / "k8s-up"), str(folder), SLUICE_IMAGE, BUSYBOX, PY_HANDLER])
         yield folder / "kubeconfig"
     finally:
         subprocess.run([str(ROOT / "scripts" / "k8s-down"), str(folder)], check=False)

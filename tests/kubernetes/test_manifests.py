@@ -84,12 +84,38 @@ def test_the_secret_holds_the_task_and_is_owned_by_its_job() -> None:
 
 def test_a_sync_service_is_a_deployment_and_a_service() -> None:
     deployment = m.deployment_manifest(
-        SERVICE, "sluice-svc", 1, supervisor_image="localhost/s:1", pull="never", log_cap=1024
+        SERVICE,
+        "sluice-svc",
+        1,
+        supervisor_image="localhost/s:1",
+        pull="never",
+        log_cap=1024,
+        default_timeout=300,
     )
     against_recorded("deployment", deployment)
     against_recorded("service", m.service_manifest(SERVICE, "sluice-svc"))
     labels = deployment["spec"]["selector"]["matchLabels"]
     assert labels == deployment["spec"]["template"]["metadata"]["labels"]
+    assert "shareProcessNamespace" not in deployment["spec"]["template"]["spec"]
+
+
+def test_a_handler_services_pods_share_one_process_namespace() -> None:
+    """So that the supervisor can kill the warm worker in the job container."""
+    handler = SERVICE.model_copy(update={"handler": "model:handle", "script": None})
+    deployment = m.deployment_manifest(
+        handler,
+        "sluice-svc",
+        2,
+        supervisor_image="localhost/s:1",
+        pull="never",
+        log_cap=1024,
+        default_timeout=60,
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["shareProcessNamespace"] is True
+    [supervisor] = [c for c in pod["containers"] if c["name"] == "supervisor"]
+    assert supervisor["command"][-2:] == ["--default-timeout", "60"]
+    assert "s3cr3t" not in json.dumps(deployment)
 
 
 @pytest.mark.parametrize("attempts", [1, 2])

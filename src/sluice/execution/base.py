@@ -6,6 +6,7 @@ be called back when it ends. Capacity is asked for first (``reserve``), so that 
 claims jobs in the ledger only when they can start.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -40,6 +41,20 @@ class Slot(Protocol):
     """Room for one start: given back by the execution when it ends, or by ``release``."""
 
     def release(self) -> None: ...
+
+
+class ReleaseOnce:
+    """A ``Slot`` that calls ``on_release`` the first time it is released, never again."""
+
+    def __init__(self, on_release: Callable[[], None]) -> None:
+        self._on_release: Callable[[], None] | None = on_release
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            on_release, self._on_release = self._on_release, None
+        if on_release is not None:
+            on_release()
 
 
 class Execution(Protocol):

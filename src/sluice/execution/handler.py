@@ -22,7 +22,7 @@ from sluice.domain.job import Job
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
-from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
+from sluice.execution.base import BatchPolicy, ReleaseOnce, Reports, Slot, Workers
 from sluice.execution.local import LocalExecution
 from sluice.runtimes.base import Mount
 from sluice.runtimes.sandbox import Sandbox
@@ -61,18 +61,6 @@ class WorkerHost(Protocol):
 
 HostFor = Callable[[Service], WorkerHost]
 MountsFor = Callable[[Service], tuple[Mount, ...]]  # a service's managed volumes
-
-
-class _BatchSlot:
-    def __init__(self, on_release: Callable[[], None]) -> None:
-        self._on_release: Callable[[], None] | None = on_release
-        self._lock = threading.Lock()
-
-    def release(self) -> None:
-        with self._lock:
-            on_release, self._on_release = self._on_release, None
-        if on_release is not None:
-            on_release()
 
 
 class HandlerExecutor:
@@ -137,7 +125,7 @@ class HandlerExecutor:
             if self._in_flight.get(name, 0) >= self._batch_slots(service):
                 return None
             self._in_flight[name] = self._in_flight.get(name, 0) + 1
-        return _BatchSlot(lambda: self._batch_done(name))
+        return ReleaseOnce(lambda: self._batch_done(name))
 
     def _batch_done(self, name: str) -> None:
         with self._lock:

@@ -1,19 +1,24 @@
-"""Script services on a Kubernetes cluster: each file job's attempt is a ``batch/v1`` Job, each
-synchronous service a Deployment (scaled between ``min_scale`` and ``max_scale``, to zero when
-idle) answering ``/run``. One watch of the pods says when a Job's pod ends; the report is the
-last line of its supervisor container's log. A Job outlives the manager: after a restart the
-ledger hands the job out again and ``start`` finds the Job of that attempt instead of
-creating another.
+"""Services on a Kubernetes cluster: each file job's attempt of a script service is a
+``batch/v1`` Job; each synchronous service a Deployment (scaled between ``min_scale`` and
+``max_scale``, to zero when idle) answering ``/run``. One watch of the pods says when a Job's
+pod ends; the report is the last line of its supervisor container's log. A Job outlives the
+manager: after a restart the ledger hands the job out again and ``start`` finds the Job of
+that attempt instead of creating another.
+
+A handler service is only a Deployment: each replica keeps a warm worker (the model loaded
+once), answers ``/run`` and takes batches of file jobs (``POST /jobs``), so a file job does
+not wait for a pod to start and load the model.
 """
 
+import contextlib
 import http.client
 import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
@@ -25,9 +30,10 @@ from sluice.domain.quantity import format_memory
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
-from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
+from sluice.execution.base import BatchPolicy, ReleaseOnce, Reports, Slot, Workers
 from sluice.execution.kubernetes import manifests as m
 from sluice.execution.kubernetes.capacity import ClusterCapacity
+from sluice.execution.local import LocalExecution
 from sluice.supervisor.body import Body
 from sluice.supervisor.task import JobTask
 
@@ -44,6 +50,8 @@ START_ERRORS = {
 }
 WATCH_SECONDS = 60  # each watch call's server-side timeout (then it is renewed)
 IDLE_LOOK = 2.0  # seconds between looks for idle synchronous services
+BATCH_THREADS = 64  # handler services' batches in flight, all services together
+STAGING_MARGIN = 120.0  # seconds a replica may take beyond the timeout to stage a batch
 
 
 class KubernetesExecution:
@@ -140,6 +148,8 @@ class KubernetesExecutor:
         self._last_call: dict[str, float] = {}
         self._next: dict[str, int] = {}  # round robin over replicas
         self._floors: dict[str, int] = {}  # service → min_scale
+        self._batches: dict[str, int] = {}  # handler service → batches in flight
+        self._threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="k8s-batch")
         self._stopping = threading.Event()
         self._detached = False
         self._ensure_namespace()
@@ -155,8 +165,11 @@ class KubernetesExecutor:
             raise Invalid("image: the kubernetes runtime runs every service in its image")
         if service.volume is not None:
             raise Invalid("volume: managed volumes are not mounted by the kubernetes runtime yet")
-        if service.handler:
-            raise Invalid("handler services do not run on the kubernetes runtime yet")
+        if service.handler and service.pythonpath:
+            raise Invalid(
+                "pythonpath: the kubernetes runtime's pods cannot see this machine's folders; "
+                "put the handler's code in the image (and on its PYTHONPATH)"
+            )
         return []
 
     def service_changed(self, old: Service | None, new: Service | None) -> None:
@@ -168,13 +181,34 @@ class KubernetesExecutor:
         # record has); from then on it keeps min_scale replicas.
 
     def batching(self, service: Service) -> BatchPolicy:
+        if service.handler:
+            return BatchPolicy(service.batch_size, service.batch_wait_ms / 1000)
         return BatchPolicy()
 
     def reserve(self, service: Service) -> Slot | None:
         reason = too_big(service, self._capacity)
         if reason is not None:
             raise Invalid(reason.replace("this machine has", "the cluster's largest node has"))
+        if service.handler:
+            return self._reserve_batch(service)
         return self._capacity.try_acquire(service.cpu_cores, service.memory_bytes)
+
+    def _reserve_batch(self, service: Service) -> Slot | None:
+        """A handler service's batches in flight are capped by its replicas (``max_scale``,
+        or as many as the cluster could hold); the replicas hold the cluster's capacity."""
+        name = service.name
+        limit = service.synchronous.max_scale or max(
+            1, int(self._capacity.total_cpu // service.cpu_cores)
+        )
+        with self._lock:
+            if self._batches.get(name, 0) >= limit:
+                return None
+            self._batches[name] = self._batches.get(name, 0) + 1
+        return ReleaseOnce(lambda: self._batch_done(name))
+
+    def _batch_done(self, name: str) -> None:
+        with self._lock:
+            self._batches[name] -= 1
 
     def why_waiting(self, service: Service) -> str:
         capacity = self._capacity
@@ -188,7 +222,16 @@ class KubernetesExecutor:
             f"{format_memory(capacity.free_memory)}"
         )
 
-    def start(self, slot: Slot, record: ServiceRecord, jobs: list[Job]) -> KubernetesExecution:
+    def start(
+        self, slot: Slot, record: ServiceRecord, jobs: list[Job]
+    ) -> "KubernetesExecution | LocalExecution":
+        if record.service.handler:
+            timeout = record.service.timeout or self._default_timeout
+
+            def work(_cancel: threading.Event) -> Reports:
+                return self._run_batch(record, jobs, timeout)
+
+            return LocalExecution.submit(self._threads, work, slot, [job.id for job in jobs])
         [job] = jobs
         service = record.service
         name = m.job_name(job)
@@ -214,6 +257,19 @@ class KubernetesExecutor:
     def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
         deadline = time.monotonic() + timeout
+        with self._busy(record):
+            address = self._ready_replica(service, deadline)
+            if address is None:
+                message = f"service {service.name!r} had no ready replica within {timeout:g} s\n"
+                return SyncResult(504, message.encode())
+            data = body.read_bytes() if isinstance(body, Path) else body
+            return self._call(address, data, max(0.1, deadline - time.monotonic()), timeout)
+
+    @contextlib.contextmanager
+    def _busy(self, record: ServiceRecord) -> Iterator[None]:
+        """Counts a call or batch in flight while it lasts, with the Deployment scaled to
+        ``min(max(in flight, min_scale, 1), max_scale)`` replicas first."""
+        service = record.service
         with self._lock:
             self._floors[service.name] = service.synchronous.min_scale
             self._calls[service.name] = self._calls.get(service.name, 0) + 1
@@ -223,16 +279,39 @@ class KubernetesExecutor:
             limit = max(1, service.synchronous.max_scale or busy)
             wanted = min(max(busy, service.synchronous.min_scale, 1), limit)
             self._ensure_sync(service, record.token, wanted)
-            address = self._ready_replica(service, deadline)
-            if address is None:
-                message = f"service {service.name!r} had no ready replica within {timeout:g} s\n"
-                return SyncResult(504, message.encode())
-            data = body.read_bytes() if isinstance(body, Path) else body
-            return self._call(address, data, max(0.1, deadline - time.monotonic()), timeout)
+            yield None
         finally:
             with self._lock:
                 self._calls[service.name] -= 1
                 self._last_call[service.name] = time.monotonic()
+
+    def _run_batch(self, record: ServiceRecord, jobs: list[Job], timeout: float) -> Reports:
+        """A batch of a handler service's file jobs, run by one of its replicas."""
+        service = record.service
+
+        def failed(reason: str) -> Reports:
+            return [JobReport(False, None, reason, reason + "\n") for _ in jobs]
+
+        with self._busy(record):
+            # A replica starting (the model loading) is not the batch's fault: wait long.
+            address = self._ready_replica(service, time.monotonic() + timeout + STAGING_MARGIN)
+            if address is None:
+                return failed(f"service {service.name!r} had no ready replica")
+            tasks = [JobTask(job, service, record.token, timeout).to_json() for job in jobs]
+            data = json.dumps({"jobs": tasks}).encode()
+            answer = self._post(address, "/jobs", data, timeout + STAGING_MARGIN)
+        if answer is None:
+            return failed(f"the replica at {address} did not answer within {timeout:g} s")
+        if isinstance(answer, str):
+            return failed(answer)
+        status, content = answer
+        try:
+            reports = json.loads(content)["reports"] if status == 200 else None
+            if not isinstance(reports, list) or len(reports) != len(jobs):
+                raise ValueError(content[-2000:].decode(errors="replace"))
+            return [_report(item) for item in reports]
+        except (ValueError, KeyError, TypeError) as exc:
+            return failed(f"the replica at {address} answered {status}: {exc}")
 
     def workers(self, service: Service) -> Workers | None:
         return None
@@ -245,6 +324,7 @@ class KubernetesExecutor:
     def close(self) -> None:
         self._detached = True
         self._stopping.set()
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     # -- Jobs --------------------------------------------------------------------------
 
@@ -432,12 +512,7 @@ class KubernetesExecutor:
         lines = [line for line in text.splitlines() if line.strip()]
         if lines:
             try:
-                data = json.loads(lines[-1])
-                report = JobReport(
-                    bool(data["succeeded"]), data.get("exit_code"), str(data.get("reason", ""))
-                )
-                report.log = str(data.get("log", ""))
-                return report
+                return _report(json.loads(lines[-1]))
             except (ValueError, KeyError, TypeError):
                 pass
         reason = (
@@ -482,6 +557,7 @@ class KubernetesExecutor:
             supervisor_image=self._image,
             pull=self._pull,
             log_cap=self._log_cap,
+            default_timeout=self._default_timeout,
         )
         try:
             created = self._apps.create_namespaced_deployment(self._namespace, deployment)
@@ -540,18 +616,30 @@ class KubernetesExecutor:
                     break
 
     def _call(self, address: str, data: bytes, timeout: float, limit: float) -> SyncResult:
+        answer = self._post(address, "/run", data, timeout)
+        if answer is None:
+            return SyncResult(504, f"the service did not answer within {limit:g} s\n".encode())
+        if isinstance(answer, str):
+            return SyncResult(502, f"{answer}\n".encode())
+        return SyncResult(*answer)
+
+    def _post(
+        self, address: str, path: str, data: bytes, timeout: float
+    ) -> tuple[int, bytes] | str | None:
+        """A replica's status and body; None when it took longer than ``timeout`` (plus a
+        margin), or why it could not be asked."""
         from sluice.execution.kubernetes.pod import TIMEOUT_HEADER
 
         connection = http.client.HTTPConnection(address, m.SUPERVISOR_PORT, timeout=timeout + 5)
         try:
             headers = {TIMEOUT_HEADER: f"{timeout:.3f}", "Content-Type": "application/octet-stream"}
-            connection.request("POST", "/run", body=data, headers=headers)
+            connection.request("POST", path, body=data, headers=headers)
             response = connection.getresponse()
-            return SyncResult(response.status, response.read())
+            return response.status, response.read()
         except TimeoutError:
-            return SyncResult(504, f"the service did not answer within {limit:g} s\n".encode())
+            return None
         except OSError as exc:
-            return SyncResult(502, f"the service's replica at {address} failed: {exc}\n".encode())
+            return f"the service's replica at {address} failed: {exc}"
         finally:
             connection.close()
 
@@ -593,6 +681,12 @@ class KubernetesExecutor:
                     log.info("synchronous service %s idle: scaled to %d", name, floor)
                 except Exception as exc:
                     log.debug("cannot scale %s down: %s", name, exc)
+
+
+def _report(data: Any) -> JobReport:
+    report = JobReport(bool(data["succeeded"]), data.get("exit_code"), str(data.get("reason", "")))
+    report.log = str(data.get("log", ""))
+    return report
 
 
 def _address(pod: Any) -> str:

@@ -42,10 +42,13 @@ wait
 """.strip()
 
 
-def run_script(spec: ProcessSpec) -> str:
+def run_script(spec: ProcessSpec, pid_file: Path | None = None) -> str:
     """``run.sh`` for one run: the spec's environment over the image's (whose ``PATH`` is
-    kept, as the container runtime does), its folder, its command, output to its log."""
+    kept, as the container runtime does), its folder, its command, output to its log; the
+    command's pid in ``pid_file`` if given."""
     lines = ["#!/bin/sh", f"cd {shlex.quote(str(spec.cwd))} || exit 126"]
+    if pid_file is not None:
+        lines.append(f"echo $$ > {shlex.quote(str(pid_file))}")
     for key, value in sorted(spec.env.items()):
         if key != "PATH":
             lines.append(f"export {key}={shlex.quote(value)}")

@@ -4,9 +4,9 @@ A file job is a ``batch/v1`` Job of one pod with two containers sharing an ``emp
 (``handoff.py``): ``supervisor`` (Sluice's image, stages the files) and ``job`` (the service's
 image, runs the script). What the supervisor needs (the task, the token, the service's secrets,
 the object store's keys) is in a Secret the pod mounts, never in the Job's spec. A synchronous
-service is a Deployment of the same two containers (the supervisor serving ``/run``) and a
-Service in front. Every object carries OSCAR's ``oscar_service`` label, so deleting a service
-finds them all.
+service, and every handler service, is a Deployment of the same two containers (the supervisor
+serving ``/run``, and ``/jobs`` for a handler's batches) and a Service in front. Every object
+carries OSCAR's ``oscar_service`` label, so deleting a service finds them all.
 """
 
 import base64
@@ -192,8 +192,11 @@ def deployment_manifest(
     supervisor_image: str,
     pull: str,
     log_cap: int,
+    default_timeout: float,
 ) -> dict[str, Any]:
-    """A synchronous service's replicas: the supervisor serves ``/run`` on port 8080."""
+    """A synchronous service's replicas: the supervisor serves ``/run`` on port 8080 (and a
+    handler service's ``/jobs``). A handler's pod shares one process namespace, so that the
+    supervisor can kill the warm worker in the job container when a call runs too long."""
     name = sync_name(service)
     labels = service_labels(service, "sync")
     args = [
@@ -206,8 +209,12 @@ def deployment_manifest(
         WORK_DIR,
         "--log-cap",
         str(log_cap),
+        "--default-timeout",
+        f"{default_timeout:g}",
     ]
     pod = _pod_spec(service, name, args, supervisor_image, pull, "Always", probe=True)
+    if service.handler:
+        pod["shareProcessNamespace"] = True
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
