@@ -119,3 +119,20 @@ def test_deleting_a_handler_service_removes_its_deployment(
         )
 
     wait_for(gone, 120, "the Deployment and Secret of short-lived to go")
+
+
+def test_a_deployment_made_from_other_inputs_is_replaced_not_reused(
+    http: httpx.Client, kube: Any, namespace: str
+) -> None:
+    """Such as one left by an earlier manager whose store was elsewhere: its pods would
+    stage files from a store that is gone."""
+    assert create(http, "renewed").status_code == 201
+    assert http.post("/run/renewed", content=b"x", timeout=240).status_code == 200
+    _, _, apps = kube
+    old = apps.read_namespaced_deployment("renewed-sync", namespace)
+    patch = {"metadata": {"annotations": {"sluice.inputs": "from-elsewhere"}}}
+    apps.patch_namespaced_deployment("renewed-sync", namespace, patch)
+    again = http.post("/run/renewed", content=b"y", timeout=240)
+    assert again.status_code == 200, again.text
+    new = apps.read_namespaced_deployment("renewed-sync", namespace)
+    assert new.metadata.uid != old.metadata.uid

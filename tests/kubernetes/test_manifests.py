@@ -91,12 +91,19 @@ def test_a_sync_service_is_a_deployment_and_a_service() -> None:
         pull="never",
         log_cap=1024,
         default_timeout=300,
+        inputs="abc123",
     )
     against_recorded("deployment", deployment)
     against_recorded("service", m.service_manifest(SERVICE, "sluice-svc"))
     labels = deployment["spec"]["selector"]["matchLabels"]
-    assert labels == deployment["spec"]["template"]["metadata"]["labels"]
-    assert "shareProcessNamespace" not in deployment["spec"]["template"]["spec"]
+    assert labels.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    template = deployment["spec"]["template"]
+    assert "shareProcessNamespace" not in template["spec"]
+    # Pods and Secret belong to one version of the inputs: a Deployment made from others
+    # (an older service, another store) is replaced, and its pods are never called.
+    assert template["metadata"]["labels"][m.INPUTS_LABEL] == "abc123"
+    [task] = [v for v in template["spec"]["volumes"] if v["name"] == "task"]
+    assert task["secret"]["secretName"] == "upper-sync-abc123"
 
 
 def test_a_handler_services_pods_share_one_process_namespace() -> None:
@@ -110,6 +117,7 @@ def test_a_handler_services_pods_share_one_process_namespace() -> None:
         pull="never",
         log_cap=1024,
         default_timeout=60,
+        inputs="abc123",
     )
     pod = deployment["spec"]["template"]["spec"]
     assert pod["shareProcessNamespace"] is True

@@ -11,6 +11,7 @@ not wait for a pod to start and load the model.
 """
 
 import contextlib
+import hashlib
 import http.client
 import json
 import logging
@@ -150,6 +151,7 @@ class KubernetesExecutor:
         self._floors: dict[str, int] = {}  # service → min_scale
         self._batches: dict[str, int] = {}  # handler service → batches in flight
         self._threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="k8s-batch")
+        self._sync_lock = threading.Lock()
         self._stopping = threading.Event()
         self._detached = False
         self._ensure_namespace()
@@ -257,8 +259,8 @@ class KubernetesExecutor:
     def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
         deadline = time.monotonic() + timeout
-        with self._busy(record):
-            address = self._ready_replica(service, deadline)
+        with self._busy(record) as inputs:
+            address = self._ready_replica(service, inputs, deadline)
             if address is None:
                 message = f"service {service.name!r} had no ready replica within {timeout:g} s\n"
                 return SyncResult(504, message.encode())
@@ -266,9 +268,10 @@ class KubernetesExecutor:
             return self._call(address, data, max(0.1, deadline - time.monotonic()), timeout)
 
     @contextlib.contextmanager
-    def _busy(self, record: ServiceRecord) -> Iterator[None]:
+    def _busy(self, record: ServiceRecord) -> Iterator[str]:
         """Counts a call or batch in flight while it lasts, with the Deployment scaled to
-        ``min(max(in flight, min_scale, 1), max_scale)`` replicas first."""
+        ``min(max(in flight, min_scale, 1), max_scale)`` replicas first; gives the hash of
+        the Deployment's inputs (its pods' label)."""
         service = record.service
         with self._lock:
             self._floors[service.name] = service.synchronous.min_scale
@@ -278,8 +281,7 @@ class KubernetesExecutor:
         try:
             limit = max(1, service.synchronous.max_scale or busy)
             wanted = min(max(busy, service.synchronous.min_scale, 1), limit)
-            self._ensure_sync(service, record.token, wanted)
-            yield None
+            yield self._ensure_sync(service, record.token, wanted)
         finally:
             with self._lock:
                 self._calls[service.name] -= 1
@@ -292,9 +294,10 @@ class KubernetesExecutor:
         def failed(reason: str) -> Reports:
             return [JobReport(False, None, reason, reason + "\n") for _ in jobs]
 
-        with self._busy(record):
+        with self._busy(record) as inputs:
             # A replica starting (the model loading) is not the batch's fault: wait long.
-            address = self._ready_replica(service, time.monotonic() + timeout + STAGING_MARGIN)
+            patience = time.monotonic() + timeout + STAGING_MARGIN
+            address = self._ready_replica(service, inputs, patience)
             if address is None:
                 return failed(f"service {service.name!r} had no ready replica")
             tasks = [JobTask(job, service, record.token, timeout).to_json() for job in jobs]
@@ -522,34 +525,61 @@ class KubernetesExecutor:
 
     # -- synchronous services ------------------------------------------------------------
 
-    def _ensure_sync(self, service: Service, token: str, replicas: int) -> None:
+    def _sync_files(self, service: Service, token: str) -> dict[str, Any]:
+        return {
+            "service.json": {"service": service.model_dump(mode="json"), "token": token},
+            "store.json": self._store.model_dump(),
+        }
+
+    def _sync_inputs(self, service: Service, token: str) -> str:
+        made = [self._sync_files(service, token), self._image, self._pull, self._log_cap]
+        text = json.dumps([*made, self._default_timeout], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def _ensure_sync(self, service: Service, token: str, replicas: int) -> str:
+        """The Deployment of ``service`` with at least ``replicas``, made (or replaced, when
+        it was made from other inputs) if need be; the hash of its inputs."""
+        inputs = self._sync_inputs(service, token)
+        current = self._read_sync(service)
+        if (
+            current is not None
+            and (current.metadata.annotations or {}).get(m.INPUTS_LABEL) == inputs
+        ):
+            if (current.spec.replicas or 0) < replicas:
+                body = {"spec": {"replicas": replicas}}
+                self._apps.patch_namespaced_deployment_scale(
+                    current.metadata.name, self._namespace, body
+                )
+            return inputs
+        with self._sync_lock:  # one replacement at a time, not one per call that saw it
+            current = self._read_sync(service)
+            made_from = (current.metadata.annotations or {}) if current is not None else {}
+            if current is not None and made_from.get(m.INPUTS_LABEL) != inputs:
+                log.info("Deployment %s was made from other inputs: replacing it", service.name)
+                self._delete_sync(service.name)
+                current = None
+            if current is None:
+                self._create_sync(service, token, replicas, inputs)
+        return inputs
+
+    def _read_sync(self, service: Service) -> Any:
         from kubernetes.client.exceptions import ApiException
 
         name = m.sync_name(service)
         try:
-            current = self._apps.read_namespaced_deployment_scale(name, self._namespace)
+            return self._apps.read_namespaced_deployment(name, self._namespace)
         except ApiException as exc:
             if exc.status != 404:
                 raise BackendError(
                     f"kubernetes: cannot read Deployment {name}: {exc.reason}"
                 ) from exc
-            current = None
-        if current is not None:
-            if (current.spec.replicas or 0) < replicas:
-                body = {"spec": {"replicas": replicas}}
-                self._apps.patch_namespaced_deployment_scale(name, self._namespace, body)
-            return
-        self._create_sync(service, token, replicas)
+            return None
 
-    def _create_sync(self, service: Service, token: str, replicas: int) -> None:
+    def _create_sync(self, service: Service, token: str, replicas: int, inputs: str) -> None:
         from kubernetes.client.exceptions import ApiException
 
         name = m.sync_name(service)
         labels = m.service_labels(service, "sync")
-        files = {
-            "service.json": {"service": service.model_dump(mode="json"), "token": token},
-            "store.json": self._store.model_dump(),
-        }
         deployment = m.deployment_manifest(
             service,
             self._namespace,
@@ -558,6 +588,7 @@ class KubernetesExecutor:
             pull=self._pull,
             log_cap=self._log_cap,
             default_timeout=self._default_timeout,
+            inputs=inputs,
         )
         try:
             created = self._apps.create_namespaced_deployment(self._namespace, deployment)
@@ -568,7 +599,9 @@ class KubernetesExecutor:
                 f"kubernetes: cannot create Deployment {name}: {exc.reason}"
             ) from exc
         owner = m.owner_reference("Deployment", "apps/v1", name, created.metadata.uid)
-        secret = m.secret_manifest(name, self._namespace, labels, files, owner)
+        files = self._sync_files(service, token)
+        secret_name = m.sync_secret_name(service, inputs)
+        secret = m.secret_manifest(secret_name, self._namespace, labels, files, owner)
         for create, body in (
             (self._core.create_namespaced_secret, secret),
             (self._core.create_namespaced_service, m.service_manifest(service, self._namespace)),
@@ -579,12 +612,14 @@ class KubernetesExecutor:
                 if exc.status != 409:
                     raise BackendError(f"kubernetes: cannot create {name}: {exc.reason}") from exc
 
-    def _ready_replica(self, service: Service, deadline: float) -> str | None:
-        """A Ready replica's pod address (round robin), waiting for one by watching the
-        service's pods until ``deadline``; None if none was Ready by then."""
+    def _ready_replica(self, service: Service, inputs: str, deadline: float) -> str | None:
+        """A Ready replica's pod address (round robin) of the Deployment made from
+        ``inputs``, waiting for one by watching the service's pods until ``deadline``; None if
+        none was Ready by then."""
         from kubernetes import watch
 
-        selector = ",".join(f"{k}={v}" for k, v in m.service_labels(service, "sync").items())
+        labels = {**m.service_labels(service, "sync"), m.INPUTS_LABEL: inputs}
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
         listing = self._core.list_namespaced_pod(self._namespace, label_selector=selector)
         pods = {pod.metadata.name: pod for pod in listing.items}
         version = listing.metadata.resource_version

@@ -24,6 +24,9 @@ SERVICE_LABEL = "oscar_service"  # OSCAR's label on a service's Jobs, pods and D
 KIND_LABEL = "sluice.kind"  # job or sync
 JOB_LABEL = "sluice.job"  # a hash of the job's id (ids need not be valid label values)
 JOB_ID_ANNOTATION = "sluice.job-id"
+# A hash of what a Deployment's pods are given (service, token, store, settings): a Deployment
+# made from other inputs (an older service, another manager's store) is replaced, not reused.
+INPUTS_LABEL = "sluice.inputs"
 TASK_DIR = "/sluice-task"
 WORK_DIR = f"{SHARED}/work"
 SUPERVISOR_PORT = 8080
@@ -193,6 +196,7 @@ def deployment_manifest(
     pull: str,
     log_cap: int,
     default_timeout: float,
+    inputs: str,
 ) -> dict[str, Any]:
     """A synchronous service's replicas: the supervisor serves ``/run`` on port 8080 (and a
     handler service's ``/jobs``). A handler's pod shares one process namespace, so that the
@@ -212,19 +216,32 @@ def deployment_manifest(
         "--default-timeout",
         f"{default_timeout:g}",
     ]
-    pod = _pod_spec(service, name, args, supervisor_image, pull, "Always", probe=True)
+    secret = sync_secret_name(service, inputs)
+    pod = _pod_spec(service, secret, args, supervisor_image, pull, "Always", probe=True)
     if service.handler:
         pod["shareProcessNamespace"] = True
+    metadata = {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels,
+        "annotations": {INPUTS_LABEL: inputs},
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": metadata,
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": pod},
+            "template": {"metadata": {"labels": {**labels, INPUTS_LABEL: inputs}}, "spec": pod},
         },
     }
+
+
+def sync_secret_name(service: Service, inputs: str) -> str:
+    """One Secret per version of a Deployment's inputs: a replaced Deployment's pods never
+    read the new one's, nor the new pods a Secret that is being deleted."""
+    return f"{sync_name(service)}-{inputs}"
 
 
 def service_manifest(service: Service, namespace: str) -> dict[str, Any]:
