@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     k8s_namespace: str = Field(
         "sluice-svc", description="Namespace of services' Jobs, Deployments and Secrets."
     )
+    k8s_storage_class: str | None = Field(
+        None,
+        description="Storage class of managed volumes' PersistentVolumeClaims (kubernetes "
+        "runtime); the cluster's default if unset.",
+    )
     job_s3_endpoint: str | None = Field(
         None,
         description="The object store's address as pods see it (http://10.252.0.1:8333); the "

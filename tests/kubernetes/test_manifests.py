@@ -132,3 +132,26 @@ def test_job_names_are_per_attempt_and_valid(attempts: int) -> None:
     name = m.job_name(job)
     assert len(name) <= 63 and name.endswith(f"-{attempts}")
     assert name != m.job_name(dataclasses.replace(job, attempts=attempts + 1))
+
+
+def test_a_managed_volume_is_its_claim_mounted_in_the_job_container_only() -> None:
+    with_volume = Service.model_validate(
+        {**SERVICE.model_dump(mode="json"), "volume": {"size": "1Gi", "mount_path": "/data"}}
+    )
+    made = m.job_manifest(
+        JOB, with_volume, "ns", timeout=60, supervisor_image="s", pull="never", log_cap=1024
+    )
+    pod = made["spec"]["template"]["spec"]
+    [claim] = [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    assert claim["persistentVolumeClaim"] == {"claimName": "upper"}  # the service's name
+    mounts = {c["name"]: c["volumeMounts"] for c in pod["containers"]}
+    assert {"name": claim["name"], "mountPath": "/data"} in mounts["job"]
+    assert all(mount["name"] != claim["name"] for mount in mounts["supervisor"])
+
+
+@pytest.mark.parametrize("storage_class", [None, "fast-ssd"])
+def test_a_volumes_claim_asks_for_its_size_and_class(storage_class: str | None) -> None:
+    claim = m.claim_manifest("data", "ns", "2Gi", storage_class)
+    assert claim["spec"]["resources"] == {"requests": {"storage": "2Gi"}}
+    assert claim["spec"].get("storageClassName") == storage_class  # None: the cluster's default
+    assert claim["metadata"]["labels"] == m.MANAGED

@@ -1,8 +1,9 @@
 """Managed volumes (``/system/volumes`` and the service ``volume`` block).
 
-A volume is a named folder under ``<data dir>/volumes`` that outlives jobs; on Kubernetes it
-would be a PersistentVolumeClaim. Its size is recorded and reported but not enforced on the
-local disk. Mounting it into a service's jobs is the runtime's part: ``volume_path``.
+A volume outlives jobs: a named folder under ``<data dir>/volumes`` on this machine (its size
+recorded and reported but not enforced on the local disk), a PersistentVolumeClaim on
+Kubernetes. Where it lives is a ``VolumePlace``; mounting it into a service's jobs is the
+runtime's part.
 """
 
 import builtins
@@ -11,7 +12,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sluice.domain.service import Service
 from sluice.domain.volume import VolumeRequest
@@ -41,25 +42,49 @@ class VolumeView:
         return IN_USE if self.attachments else READY
 
 
+class VolumePlace(Protocol):
+    """Where volumes' contents live."""
+
+    def make(self, name: str, size: str) -> None:
+        """Make volume ``name``; raises ``StorageError`` when it cannot."""
+        ...
+
+    def remove(self, name: str) -> None:
+        """Remove volume ``name`` with everything in it (nothing if it is not there)."""
+        ...
+
+
+class FolderVolumes:
+    """Volumes as folders under ``root`` (this machine's runtimes bind-mount them)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def make(self, name: str, size: str) -> None:
+        try:
+            (self._root / name).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the folder of volume {name!r}: {exc}") from exc
+
+    def remove(self, name: str) -> None:
+        shutil.rmtree(self._root / name, ignore_errors=True)
+
+
 class VolumeManager:
     def __init__(
         self,
         catalog: VolumeStore,
-        root: Path,
+        place: VolumePlace,
         services: Callable[[], Sequence[Service]],
         *,
         owner: str,
         namespace: str,
     ) -> None:
         self._catalog = catalog
-        self._root = root
+        self._place = place
         self._services = services
         self._owner = owner
         self._namespace = namespace
-
-    def volume_path(self, name: str) -> Path:
-        """The folder to mount for volume ``name`` (the runtime mounts it into jobs)."""
-        return self._root / name
 
     def list(self) -> list[VolumeView]:
         services = self._services()
@@ -145,16 +170,14 @@ class VolumeManager:
     def _create(self, volume: StoredVolume) -> None:
         self._catalog.add(volume)
         try:
-            self.volume_path(volume.name).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+            self._place.make(volume.name, volume.size)
+        except Exception:
             self._catalog.remove(volume.name)
-            raise StorageError(
-                f"cannot create the folder of volume {volume.name!r}: {exc}"
-            ) from exc
+            raise
         log.info("created volume %s (%s)", volume.name, volume.size)
 
     def _remove(self, name: str) -> None:
-        shutil.rmtree(self.volume_path(name), ignore_errors=True)
+        self._place.remove(name)
         self._catalog.remove(name)
         log.info("deleted volume %s", name)
 

@@ -25,6 +25,7 @@ from sluice.settings import Settings
 from sluice.storage.resolver import StorageResolver
 
 if TYPE_CHECKING:
+    from sluice.core.volumes import VolumePlace
     from sluice.runtimes.container import ContainerEngine
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,9 @@ def _container_places(
 
 def build_kubernetes_executor(
     settings: Settings, object_store: MinIOProvider
-) -> tuple[Executor, Capacity]:
-    """``SLUICE_RUNTIME=kubernetes``: Jobs and Deployments on the cluster, its capacity."""
+) -> tuple[Executor, Capacity, "VolumePlace"]:
+    """``SLUICE_RUNTIME=kubernetes``: Jobs and Deployments on the cluster, its capacity, and
+    PersistentVolumeClaims for managed volumes."""
     from sluice.execution.kubernetes import build_kubernetes
     from sluice.execution.kubernetes.build import KubernetesConfig
 
@@ -161,5 +163,6 @@ def build_kubernetes_executor(
         log_cap=settings.log_cap,
         default_timeout=settings.default_timeout,
         idle_timeout=settings.worker_idle_timeout,
+        storage_class=settings.k8s_storage_class,
     )
     return build_kubernetes(config)

@@ -15,7 +15,7 @@ from sluice.core.oscar_api import OscarApi
 from sluice.core.service_views import ServiceViews
 from sluice.core.services import ADMIN_OWNER, ServiceManager
 from sluice.core.status import StatusSources
-from sluice.core.volumes import VolumeManager
+from sluice.core.volumes import FolderVolumes, VolumeManager, VolumePlace
 from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.service import Service
@@ -40,7 +40,10 @@ def build_oscar_api(
     capacity: Capacity,
     executor: Executor,
     started_at: float,
+    volume_place: VolumePlace | None = None,
 ) -> OscarApi:
+    """``volume_place``: where managed volumes live (folders in the data dir by default)."""
+
     def current_services() -> list[Service]:
         return [record.service for record in services.list()]
 
@@ -55,7 +58,7 @@ def build_oscar_api(
 
     volumes = VolumeManager(
         VolumeStore(database),
-        DataDir(settings.data_dir).volumes,
+        volume_place or FolderVolumes(DataDir(settings.data_dir).volumes),
         current_services,
         owner=ADMIN_OWNER,
         namespace=settings.services_namespace,

@@ -17,6 +17,7 @@ from sluice.core.job_events import JobEvents
 from sluice.core.jobs import JobService
 from sluice.core.oscar_api import OscarApi
 from sluice.core.services import ServiceManager
+from sluice.core.volumes import VolumePlace
 from sluice.core.workflows import check_no_cycle
 from sluice.crypto import SecretBox
 from sluice.datadir import DataDir
@@ -153,8 +154,9 @@ def build_platform(
     store_of_services = ServiceStore(database, SecretBox.load(key, data.secret_key))
     store_of_services.seal_all()
     services = ServiceManager(store_of_services, preparers=[storage.prepare])
+    volume_place: VolumePlace | None = None  # folders in the data dir
     if executor is None and settings.runtime == "kubernetes":
-        executor, capacity = build_kubernetes_executor(settings, object_store)
+        executor, capacity, volume_place = build_kubernetes_executor(settings, object_store)
     if capacity is None:
         memory = parse_memory(settings.total_memory) if settings.total_memory else None
         capacity = MachineCapacity(settings.total_cpu, memory)
@@ -188,7 +190,15 @@ def build_platform(
     )
     started_at = time.time()
     oscar = build_oscar_api(
-        settings, database, object_store, services, ledger, capacity, executor, started_at
+        settings,
+        database,
+        object_store,
+        services,
+        ledger,
+        capacity,
+        executor,
+        started_at,
+        volume_place,
     )
     return Platform(
         settings=settings,

@@ -11,6 +11,7 @@ from sluice.domain.quantity import parse_cpu, parse_memory
 from sluice.errors import Invalid
 from sluice.execution.kubernetes import manifests as m
 from sluice.execution.kubernetes.capacity import ClusterCapacity
+from sluice.execution.kubernetes.claims import ClaimVolumes
 from sluice.execution.kubernetes.executor import KubernetesExecutor
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class KubernetesConfig:
     log_cap: int
     default_timeout: float
     idle_timeout: float
+    storage_class: str | None = None  # of managed volumes' claims; the cluster's default
 
 
 def api_client(kubeconfig: Path | None) -> Any:
@@ -53,7 +55,10 @@ def api_client(kubeconfig: Path | None) -> Any:
     return client.ApiClient(configuration)
 
 
-def build_kubernetes(settings: KubernetesConfig) -> tuple[KubernetesExecutor, ClusterCapacity]:
+def build_kubernetes(
+    settings: KubernetesConfig,
+) -> tuple[KubernetesExecutor, ClusterCapacity, ClaimVolumes]:
+    """The executor, the cluster's capacity and where managed volumes live."""
     from kubernetes import client
 
     api = api_client(settings.kubeconfig)
@@ -70,4 +75,5 @@ def build_kubernetes(settings: KubernetesConfig) -> tuple[KubernetesExecutor, Cl
         default_timeout=settings.default_timeout,
         idle_timeout=settings.idle_timeout,
     )
-    return executor, capacity
+    claims = ClaimVolumes(client.CoreV1Api(api), settings.namespace, settings.storage_class)
+    return executor, capacity, claims

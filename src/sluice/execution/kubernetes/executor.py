@@ -165,8 +165,6 @@ class KubernetesExecutor:
     def check(self, service: Service) -> list[str]:
         if not service.image:
             raise Invalid("image: the kubernetes runtime runs every service in its image")
-        if service.volume is not None:
-            raise Invalid("volume: managed volumes are not mounted by the kubernetes runtime yet")
         if service.handler and service.pythonpath:
             raise Invalid(
                 "pythonpath: the kubernetes runtime's pods cannot see this machine's folders; "

@@ -36,6 +36,8 @@ SUPERVISOR_MEMORY = "96Mi"
 SUPERVISOR_MEMORY_LIMIT = "512Mi"
 DEADLINE_MARGIN = 120  # seconds a Job may outlive its job's timeout before Kubernetes ends it
 
+MANAGED_VOLUME = "managed-volume"
+
 PULL_POLICY = {"never": "Never", "missing": "IfNotPresent", "always": "Always"}
 
 
@@ -96,7 +98,7 @@ def _pod_spec(
             "httpGet": {"path": "/health", "port": SUPERVISOR_PORT},
             "periodSeconds": 1,
         }
-    job = {
+    job: dict[str, Any] = {
         "name": "job",
         "image": service.image,
         "imagePullPolicy": policy,
@@ -105,15 +107,20 @@ def _pod_spec(
         "volumeMounts": [{"name": "shared", "mountPath": str(SHARED)}],
         "resources": _resources(service),
     }
+    volumes: list[dict[str, Any]] = [
+        {"name": "shared", "emptyDir": {}},
+        {"name": "task", "secret": {"secretName": secret}},
+    ]
+    if service.volume is not None:  # a managed volume: its claim, in the job container
+        claim = {"claimName": service.volume.name}
+        volumes.append({"name": MANAGED_VOLUME, "persistentVolumeClaim": claim})
+        job["volumeMounts"].append({"name": MANAGED_VOLUME, "mountPath": service.volume.mount_path})
     return {
         "restartPolicy": restart,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 5,
-        "volumes": [
-            {"name": "shared", "emptyDir": {}},
-            {"name": "task", "secret": {"secretName": secret}},
-        ],
+        "volumes": volumes,
         "containers": [supervisor, job],
     }
 
@@ -256,4 +263,23 @@ def service_manifest(service: Service, namespace: str) -> dict[str, Any]:
             "selector": labels,
             "ports": [{"name": "http", "port": SUPERVISOR_PORT, "targetPort": SUPERVISOR_PORT}],
         },
+    }
+
+
+def claim_manifest(
+    name: str, namespace: str, size: str, storage_class: str | None
+) -> dict[str, Any]:
+    """A managed volume's PersistentVolumeClaim (``ReadWriteOnce``: every provisioner has it;
+    the pods that mount it then run on the node it is attached to)."""
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    if storage_class is not None:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED)},
+        "spec": spec,
     }
