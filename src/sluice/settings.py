@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         "embedded store also listens there. The store's own endpoint if unset.",
     )
     supervisor_image: str = Field(
-        "localhost/sluice/supervisor:latest",
+        "localhost/sluice/sluice:latest",
         description="Image of the supervisor that stages a pod's files (kubernetes runtime).",
     )
     container_network: str = Field(
