@@ -57,6 +57,26 @@ class ReleaseOnce:
             on_release()
 
 
+class InFlight:
+    """Work in flight per service, up to a limit given at each take: a slot per piece."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, name: str, limit: int) -> Slot | None:
+        """A slot for ``name``'s next piece, or None when ``limit`` are in flight."""
+        with self._lock:
+            if self._counts.get(name, 0) >= limit:
+                return None
+            self._counts[name] = self._counts.get(name, 0) + 1
+        return ReleaseOnce(lambda: self._give_back(name))
+
+    def _give_back(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] -= 1
+
+
 class Execution(Protocol):
     """Work started for one or more jobs; one report per job, in their order."""
 

@@ -13,7 +13,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from sluice.runtimes.container import (
     remove,
 )
 from sluice.supervisor.environment import worker_environment
+from sluice.workers.channel import accept_worker
 from sluice.workers.check import check_command, read_check_answer
 from sluice.workers.child import WorkerProcess
 from sluice.workers.worker import WORKER_MAIN, HandlerWorker, WorkerSpec
@@ -176,20 +176,13 @@ def _open_log(path: Path) -> int:
 
 
 def _accept(listener: socket.socket, container: Container, log_path: Path) -> socket.socket:
-    listener.settimeout(0.1)
-    deadline = time.monotonic() + CONNECT_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            peer, _ = listener.accept()
-        except TimeoutError:
-            with contextlib.suppress(docker.errors.APIError, RequestException):
-                container.reload()
-                if container.status in ("exited", "dead", "stopped"):
-                    raise BackendError(_start_failure(container, log_path)) from None
-            continue
-        peer.settimeout(None)
-        return peer
-    raise BackendError(f"the worker's container did not connect within {CONNECT_TIMEOUT:g} s")
+    def check() -> None:
+        with contextlib.suppress(docker.errors.APIError, RequestException):
+            container.reload()
+            if container.status in ("exited", "dead", "stopped"):
+                raise BackendError(_start_failure(container, log_path)) from None
+
+    return accept_worker(listener, CONNECT_TIMEOUT, check, "the worker's container")
 
 
 def _start_failure(container: Container, log_path: Path) -> str:

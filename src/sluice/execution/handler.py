@@ -22,7 +22,7 @@ from sluice.domain.job import Job
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
-from sluice.execution.base import BatchPolicy, ReleaseOnce, Reports, Slot, Workers
+from sluice.execution.base import BatchPolicy, InFlight, Reports, Slot, Workers
 from sluice.execution.local import LocalExecution
 from sluice.runtimes.base import Mount
 from sluice.runtimes.sandbox import Sandbox
@@ -86,9 +86,8 @@ class HandlerExecutor:
         self._idle_timeout = idle_timeout
         self._pools: dict[str, WorkerPool] = {}
         self._pools_lock = threading.Lock()  # held while a new pool starts its minimum
-        self._in_flight: dict[str, int] = {}  # batches per service
+        self._in_flight = InFlight()  # batches per service
         self._failures: dict[str, str] = {}  # why a service's workers last failed to start
-        self._lock = threading.Lock()
         self._threads = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="batch")
 
     def check(self, service: Service) -> list[str]:
@@ -120,16 +119,7 @@ class HandlerExecutor:
         reason = too_big(service, self._capacity)
         if reason is not None:
             raise Invalid(reason)
-        name = service.name
-        with self._lock:
-            if self._in_flight.get(name, 0) >= self._batch_slots(service):
-                return None
-            self._in_flight[name] = self._in_flight.get(name, 0) + 1
-        return ReleaseOnce(lambda: self._batch_done(name))
-
-    def _batch_done(self, name: str) -> None:
-        with self._lock:
-            self._in_flight[name] -= 1
+        return self._in_flight.take(service.name, self._batch_slots(service))
 
     def _batch_slots(self, service: Service) -> int:
         if service.synchronous.max_scale > 0:

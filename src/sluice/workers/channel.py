@@ -6,8 +6,13 @@ The worker's own end is a copy in ``worker_main.py``, which may not import Sluic
 import json
 import os
 import select
+import socket
 import struct
+import time
+from collections.abc import Callable
 from typing import Any
+
+from sluice.errors import BackendError
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 1 << 30  # bytes; anything larger means the stream is out of step
@@ -74,3 +79,21 @@ class Reader:
         if not isinstance(message, dict):
             raise ProtocolError("a message must be a JSON object")
         return message
+
+
+def accept_worker(
+    listener: socket.socket, timeout: float, check: Callable[[], None], what: str = "the worker"
+) -> socket.socket:
+    """The connection of a worker that dials ``listener`` (a worker in a container or a pod's
+    other container); ``check`` raises when the worker is gone (looked at every 0.1 s)."""
+    listener.settimeout(0.1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            peer, _ = listener.accept()
+        except TimeoutError:
+            check()
+            continue
+        peer.settimeout(None)
+        return peer
+    raise BackendError(f"{what} did not connect within {timeout:g} s")

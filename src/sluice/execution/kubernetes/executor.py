@@ -31,7 +31,7 @@ from sluice.domain.quantity import format_memory
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
 from sluice.errors import BackendError, Invalid
-from sluice.execution.base import BatchPolicy, ReleaseOnce, Reports, Slot, Workers
+from sluice.execution.base import BatchPolicy, InFlight, Reports, Slot, Workers
 from sluice.execution.kubernetes import manifests as m
 from sluice.execution.kubernetes.capacity import ClusterCapacity
 from sluice.execution.local import LocalExecution
@@ -149,7 +149,7 @@ class KubernetesExecutor:
         self._last_call: dict[str, float] = {}
         self._next: dict[str, int] = {}  # round robin over replicas
         self._floors: dict[str, int] = {}  # service → min_scale
-        self._batches: dict[str, int] = {}  # handler service → batches in flight
+        self._batches = InFlight()  # handler services' batches
         self._threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="k8s-batch")
         self._sync_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -196,19 +196,10 @@ class KubernetesExecutor:
     def _reserve_batch(self, service: Service) -> Slot | None:
         """A handler service's batches in flight are capped by its replicas (``max_scale``,
         or as many as the cluster could hold); the replicas hold the cluster's capacity."""
-        name = service.name
         limit = service.synchronous.max_scale or max(
             1, int(self._capacity.total_cpu // service.cpu_cores)
         )
-        with self._lock:
-            if self._batches.get(name, 0) >= limit:
-                return None
-            self._batches[name] = self._batches.get(name, 0) + 1
-        return ReleaseOnce(lambda: self._batch_done(name))
-
-    def _batch_done(self, name: str) -> None:
-        with self._lock:
-            self._batches[name] -= 1
+        return self._batches.take(service.name, limit)
 
     def why_waiting(self, service: Service) -> str:
         capacity = self._capacity

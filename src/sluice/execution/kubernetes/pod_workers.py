@@ -25,6 +25,7 @@ from sluice.execution.kubernetes.handoff import HANDOFF, KILLED, SHARED, run_scr
 from sluice.procs import describe_exit
 from sluice.runtimes.base import Limits, ProcessSpec
 from sluice.supervisor.environment import worker_environment
+from sluice.workers.channel import accept_worker
 from sluice.workers.child import WorkerProcess
 from sluice.workers.worker import WORKER_MAIN, HandlerWorker, WorkerSpec
 
@@ -100,23 +101,19 @@ class HandoffWorkerHost:
 
 
 def _accept(listener: socket.socket, child: "HandoffChild", log_path: Path) -> socket.socket:
-    listener.settimeout(0.1)
-    deadline = time.monotonic() + CONNECT_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            peer, _ = listener.accept()
-        except TimeoutError:
-            if child.exited():
-                output = _tail(log_path) or _tail(child.folder / "output.log")
-                code = child.finish()
-                raise BackendError(
-                    f"the worker exited before it connected ({describe_exit(code)}): {output}"
-                ) from None
-            continue
-        peer.settimeout(None)
-        return peer
-    child.finish()
-    raise BackendError(f"the worker did not connect within {CONNECT_TIMEOUT:g} s")
+    def check() -> None:
+        if child.exited():
+            output = _tail(log_path) or _tail(child.folder / "output.log")
+            code = child.finish()
+            raise BackendError(
+                f"the worker exited before it connected ({describe_exit(code)}): {output}"
+            )
+
+    try:
+        return accept_worker(listener, CONNECT_TIMEOUT, check)
+    except BackendError:
+        child.finish()
+        raise
 
 
 def _tail(path: Path) -> str:
