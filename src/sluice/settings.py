@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="Region reported to clients.")
     s3_verify: bool = Field(True, description="Verify TLS certificates of the S3 endpoint.")
     s3_port: int = Field(8333, ge=0, le=65535, description="Port of the embedded object store.")
+    store_webhook_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a SeaweedFS filer's webhook sends to /events/seaweedfs, also "
+        "for an external store (the Helm chart's StatefulSet); generated at each start if unset.",
+    )
 
     allowed_endpoints: str = Field(
         "",

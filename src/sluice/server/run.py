@@ -43,7 +43,7 @@ def serve(settings: Settings) -> None:
     try:
         with ExitStack() as stack:
             stack.callback(lock.release)
-            webhook_token = secrets.token_hex(16)
+            webhook_token = _webhook_token(settings)
             object_store, watchdog, store_down = _start_object_store(settings, stack, webhook_token)
             engine = _start_container_engine(settings, stack)
             platform = build_platform(
@@ -110,6 +110,14 @@ def _refuse(*problems: str) -> NoReturn:
     for problem in problems:
         console.print(f"[red]error:[/] {problem}")
     raise SystemExit(1)
+
+
+def _webhook_token(settings: Settings) -> str:
+    """The token /events/seaweedfs accepts: the one set (an external SeaweedFS's filer sends
+    it), else a new one that only the embedded store is given."""
+    if settings.store_webhook_token:
+        return settings.store_webhook_token.get_secret_value()
+    return secrets.token_hex(16)
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
