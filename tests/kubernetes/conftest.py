@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sluice.execution.kubernetes.handoff import JOB_LOOP, HandoffRuntime
 from tests.sluice_process import SluiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +112,17 @@ def kube(cluster: Path) -> Any:
     config.load_kube_config(str(cluster), client_configuration=configuration)
     api = client.ApiClient(configuration)
     return client.CoreV1Api(api), client.BatchV1Api(api), client.AppsV1Api(api)
+
+
+@pytest.fixture
+def loop(tmp_path: Path) -> Iterator[Path]:
+    """A pod's job container without a cluster: ``JOB_LOOP`` under a real /bin/sh, on the
+    handoff folder it yields (in ``tmp_path``)."""
+    handoff = tmp_path / "handoff"
+    env = {**os.environ, "SLUICE_HANDOFF": str(handoff)}
+    process = subprocess.Popen(["/bin/sh", "-c", JOB_LOOP], env=env)
+    try:
+        yield handoff
+    finally:
+        HandoffRuntime(handoff).finish()
+        process.wait(10)

@@ -2,27 +2,10 @@
 real /bin/sh here) and the supervisor's ``HandoffRuntime`` meeting in a shared folder."""
 
 import io
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from sluice.execution.kubernetes.handoff import JOB_LOOP, HandoffRuntime, run_script
+from sluice.execution.kubernetes.handoff import HandoffRuntime, run_script
 from sluice.runtimes.base import Limits, Outcome, ProcessSpec
-
-
-@pytest.fixture
-def loop(tmp_path: Path) -> Iterator[Path]:
-    handoff = tmp_path / "handoff"
-    env = {**os.environ, "SLUICE_HANDOFF": str(handoff)}
-    process = subprocess.Popen(["/bin/sh", "-c", JOB_LOOP], env=env)
-    try:
-        yield handoff
-    finally:
-        HandoffRuntime(handoff).finish()
-        process.wait(10)
 
 
 def spec(tmp_path: Path, script: str, timeout: float | None = 30) -> ProcessSpec:

@@ -2,9 +2,6 @@
 by a real /bin/sh here) starts the warm worker under a real Python, and the supervisor's
 ``HandlerReplica`` talks to it over the socket in the shared folder."""
 
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +9,6 @@ import pytest
 from sluice.domain.job import Job
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.service import Service
-from sluice.execution.kubernetes.handoff import JOB_LOOP, HandoffRuntime
 from sluice.execution.kubernetes.pod import HandlerReplica
 from sluice.execution.kubernetes.pod_workers import HandoffWorkerHost
 from sluice.storage.resolver import StorageResolver
@@ -39,16 +35,9 @@ def handler_service(**fields: object) -> Service:
 
 
 @pytest.fixture
-def shared(tmp_path: Path) -> Iterator[Path]:
+def shared(loop: Path) -> Path:
     """The pod's shared folder, with the job container's loop running on it."""
-    handoff = tmp_path / "handoff"
-    env = {**os.environ, "SLUICE_HANDOFF": str(handoff)}
-    process = subprocess.Popen(["/bin/sh", "-c", JOB_LOOP], env=env)
-    try:
-        yield tmp_path
-    finally:
-        HandoffRuntime(handoff).finish()
-        process.wait(10)
+    return loop.parent
 
 
 def replica(shared: Path, service: Service) -> HandlerReplica:
