@@ -136,3 +136,17 @@ def test_a_deployment_made_from_other_inputs_is_replaced_not_reused(
     assert again.status_code == 200, again.text
     new = apps.read_namespaced_deployment("renewed-sync", namespace)
     assert new.metadata.uid != old.metadata.uid
+
+
+def test_a_replica_that_can_never_start_fails_calls_and_jobs_at_once_saying_why(
+    http: httpx.Client, s3: Any
+) -> None:
+    """An image not on the node (``imagePullPolicy: Never``): the kubelet's reason, at once,
+    not a wait for the call's timeout."""
+    answer = create(http, "no-image", image="localhost/sluice/not-built:1", timeout=200)
+    assert answer.status_code == 201, answer.text
+    call = http.post("/run/no-image", content=b"x", timeout=120)
+    assert call.status_code == 502 and "ErrImageNeverPull" in call.text, call.text
+    s3.put_object(Bucket="no-image", Key="in/x.txt", Body=b"x")
+    [job] = ended(http, "no-image")
+    assert job["status"] == "Failed" and "ErrImageNeverPull" in job["reason"], job

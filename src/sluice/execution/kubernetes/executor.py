@@ -41,14 +41,18 @@ from sluice.supervisor.task import JobTask
 log = logging.getLogger(__name__)
 
 JOBS_SELECTOR = f"{m.KIND_LABEL}=job,app.kubernetes.io/managed-by=sluice"
-START_ERRORS = {
-    "ErrImageNeverPull",
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-}
+START_ERRORS = frozenset(
+    {
+        "ErrImageNeverPull",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
+# A replica's Secret is made just after its Deployment: a pod may wait for it for a moment.
+REPLICA_START_ERRORS = START_ERRORS - {"CreateContainerConfigError"}
 WATCH_SECONDS = 60  # each watch call's server-side timeout (then it is renewed)
 IDLE_LOOK = 2.0  # seconds between looks for idle synchronous services
 BATCH_THREADS = 64  # handler services' batches in flight, all services together
@@ -249,7 +253,10 @@ class KubernetesExecutor:
         service = record.service
         deadline = time.monotonic() + timeout
         with self._busy(record) as inputs:
-            address = self._ready_replica(service, inputs, deadline)
+            try:
+                address = self._ready_replica(service, inputs, deadline)
+            except ReplicaCannotStart as exc:
+                return SyncResult(502, f"{exc}\n".encode())
             if address is None:
                 message = f"service {service.name!r} had no ready replica within {timeout:g} s\n"
                 return SyncResult(504, message.encode())
@@ -286,7 +293,10 @@ class KubernetesExecutor:
         with self._busy(record) as inputs:
             # A replica starting (the model loading) is not the batch's fault: wait long.
             patience = time.monotonic() + timeout + STAGING_MARGIN
-            address = self._ready_replica(service, inputs, patience)
+            try:
+                address = self._ready_replica(service, inputs, patience)
+            except ReplicaCannotStart as exc:
+                return failed(str(exc))
             if address is None:
                 return failed(f"service {service.name!r} had no ready replica")
             tasks = [JobTask(job, service, record.token, timeout).to_json() for job in jobs]
@@ -453,11 +463,9 @@ class KubernetesExecutor:
         status = pod.status
         containers = {c.name: c for c in (status.container_statuses or [])}
         supervisor, job = containers.get("supervisor"), containers.get("job")
-        for container in (supervisor, job):
-            waiting = container.state.waiting if container is not None else None
-            if waiting is not None and waiting.reason in START_ERRORS:
-                reason = f"cannot start the pod: {waiting.reason}: {waiting.message or ''}".strip()
-                return JobReport(False, None, reason, reason + "\n")
+        reason = _cannot_start(pod)
+        if reason:
+            return JobReport(False, None, reason, reason + "\n")
         if supervisor is not None and supervisor.state.terminated is not None:
             return self._read_report(pod, supervisor.state.terminated, job)
         if job is not None and job.state.terminated is not None and job.state.terminated.exit_code:
@@ -604,7 +612,8 @@ class KubernetesExecutor:
     def _ready_replica(self, service: Service, inputs: str, deadline: float) -> str | None:
         """A Ready replica's pod address (round robin) of the Deployment made from
         ``inputs``, waiting for one by watching the service's pods until ``deadline``; None if
-        none was Ready by then."""
+        none was Ready by then. Raises ``ReplicaCannotStart`` when no replica can ever start
+        (its image is not there, say) and none is Ready."""
         from kubernetes import watch
 
         labels = {**m.service_labels(service, "sync"), m.INPUTS_LABEL: inputs}
@@ -619,6 +628,13 @@ class KubernetesExecutor:
                     turn = self._next.get(service.name, 0)
                     self._next[service.name] = turn + 1
                 return ready[turn % len(ready)]
+            reasons = [
+                reason
+                for pod in pods.values()
+                if (reason := _cannot_start(pod, REPLICA_START_ERRORS))
+            ]
+            if reasons:
+                raise ReplicaCannotStart(f"service {service.name!r}: {reasons[0]}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -636,7 +652,8 @@ class KubernetesExecutor:
                     pods.pop(pod.metadata.name, None)
                 else:
                     pods[pod.metadata.name] = pod
-                if _address(pod) or time.monotonic() > deadline:
+                stuck = _cannot_start(pod, REPLICA_START_ERRORS)
+                if _address(pod) or stuck or time.monotonic() > deadline:
                     break
 
     def _call(self, address: str, data: bytes, timeout: float, limit: float) -> SyncResult:
@@ -711,6 +728,20 @@ def _report(data: Any) -> JobReport:
     report = JobReport(bool(data["succeeded"]), data.get("exit_code"), str(data.get("reason", "")))
     report.log = str(data.get("log", ""))
     return report
+
+
+class ReplicaCannotStart(BackendError):
+    """No replica of a service can start (the kubelet says why), and none is Ready."""
+
+
+def _cannot_start(pod: Any, errors: frozenset[str] = START_ERRORS) -> str:
+    """Why the pod's containers can never start as they are (an image not on the node, a bad
+    reference, a missing Secret...), or ""."""
+    for container in pod.status.container_statuses or []:
+        waiting = container.state.waiting if container.state is not None else None
+        if waiting is not None and waiting.reason in errors:
+            return f"cannot start the pod: {waiting.reason}: {waiting.message or ''}".strip()
+    return ""
 
 
 def _address(pod: Any) -> str:
