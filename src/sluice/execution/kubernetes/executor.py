@@ -538,25 +538,22 @@ class KubernetesExecutor:
         it was made from other inputs) if need be; the hash of its inputs."""
         inputs = self._sync_inputs(service, token)
         current = self._read_sync(service)
-        if (
-            current is not None
-            and (current.metadata.annotations or {}).get(m.INPUTS_LABEL) == inputs
-        ):
-            if (current.spec.replicas or 0) < replicas:
-                body = {"spec": {"replicas": replicas}}
-                self._apps.patch_namespaced_deployment_scale(
-                    current.metadata.name, self._namespace, body
-                )
-            return inputs
-        with self._sync_lock:  # one replacement at a time, not one per call that saw it
-            current = self._read_sync(service)
-            made_from = (current.metadata.annotations or {}) if current is not None else {}
-            if current is not None and made_from.get(m.INPUTS_LABEL) != inputs:
-                log.info("Deployment %s was made from other inputs: replacing it", service.name)
-                self._delete_sync(service.name)
-                current = None
-            if current is None:
-                self._create_sync(service, token, replicas, inputs)
+        if _inputs_of(current) != inputs:
+            with self._sync_lock:  # one replacement at a time, not one per call that saw it
+                current = self._read_sync(service)
+                if _inputs_of(current) != inputs:
+                    if current is not None:
+                        log.info(
+                            "Deployment %s was made from other inputs: replacing it", service.name
+                        )
+                        self._delete_sync(service.name)
+                    self._create_sync(service, token, replicas, inputs)
+                    return inputs
+        if (current.spec.replicas or 0) < replicas:
+            body = {"spec": {"replicas": replicas}}
+            self._apps.patch_namespaced_deployment_scale(
+                current.metadata.name, self._namespace, body
+            )
         return inputs
 
     def _read_sync(self, service: Service) -> Any:
@@ -722,6 +719,13 @@ class KubernetesExecutor:
                     log.info("synchronous service %s idle: scaled to %d", name, floor)
                 except Exception as exc:
                     log.debug("cannot scale %s down: %s", name, exc)
+
+
+def _inputs_of(deployment: Any) -> str | None:
+    """The hash of the inputs a Deployment was made from (None: there is none)."""
+    if deployment is None:
+        return None
+    return (deployment.metadata.annotations or {}).get(m.INPUTS_LABEL)
 
 
 def _report(data: Any) -> JobReport:

@@ -32,6 +32,7 @@ from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
+from sluice.execution.base import ReleaseOnce
 from sluice.execution.handler import HandlerExecutor
 from sluice.execution.kubernetes.handoff import HandoffRuntime
 from sluice.execution.kubernetes.pod_workers import HandoffWorkerHost
@@ -178,13 +179,9 @@ class HandlerReplica:
         return self._executor.invoke(self._record, body, timeout)
 
     def jobs(self, tasks: list[JobTask]) -> list[JobReport]:
-        execution = self._executor.start(_NoSlot(), self._record, [task.job for task in tasks])
+        no_slot = ReleaseOnce(lambda: None)  # the replica holds its worker's capacity itself
+        execution = self._executor.start(no_slot, self._record, [task.job for task in tasks])
         return list(execution.wait() or [])
-
-
-class _NoSlot:
-    def release(self) -> None:
-        return None
 
 
 def _serve(replica: Replica, port: int, default_timeout: float) -> None:
