@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
 from sluice.errors import Invalid, NotFound
 from sluice.state.database import Database
+from sluice.state.group_commit import GroupCommit
 from sluice.state.job_rows import PAGE_SIZE, JobPage, page_offset, to_job
 from sluice.state.schema import jobs
 
@@ -51,6 +52,7 @@ class JobLedger:
         self._payloads = payloads
         self.owner = owner or new_owner()
         self.lease = lease
+        self._group = GroupCommit(db)  # job starts and ends of many jobs share commits
 
     def enqueue(
         self,
@@ -86,16 +88,22 @@ class JobLedger:
             "hidden": False,
             "home": self.owner if kept is not None else None,  # its body is only here
         }
+        # A repeated event for the same object version hits the dedupe key: no row, no job.
+        insert = self._insert().values(**row).on_conflict_do_nothing().returning(*jobs.c)
         try:
-            with self._db.write() as conn:
-                conn.execute(insert(jobs).values(**row))
-        except IntegrityError:
-            _remove(kept)
-            return None
+            stored = self._group.run(lambda conn: conn.execute(insert).mappings().first())
         except BaseException:
             _remove(kept)
             raise
-        return self.get(service, job_id)
+        if stored is None:
+            _remove(kept)
+            return None
+        return to_job(stored, self._payloads)
+
+    def _insert(self) -> sqlite.Insert | postgresql.Insert:
+        if self._db.engine.dialect.name == "sqlite":
+            return sqlite.insert(jobs)
+        return postgresql.insert(jobs)
 
     def _keep(self, payload_file: Path, job_id: str) -> Path:
         if self._payloads is None:
@@ -226,12 +234,14 @@ class JobLedger:
         again), so its file goes once that is recorded."""
         kept = select(jobs.c.payload_file).where(self._running(job_id)).with_for_update()
         values = self._ended(JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
-        with self._db.write() as conn:
+        done = update(jobs).where(self._running(job_id)).values(**values, payload_file=None)
+
+        def work(conn: Connection) -> tuple[str | None, int]:
             name = conn.execute(kept).scalar()
-            done = conn.execute(
-                update(jobs).where(self._running(job_id)).values(**values, payload_file=None)
-            )
-        if done.rowcount == 1:
+            return name, conn.execute(done).rowcount
+
+        name, count = self._group.run(work)
+        if count == 1:
             _remove(self._payload_path(name))
 
     def fail(
@@ -249,15 +259,17 @@ class JobLedger:
             "log": log,
             **NO_LEASE,
         }
-        with self._db.write() as conn:
-            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
+        self._execute(update(jobs).where(self._running(job_id)).values(**values))
 
     def _finish(
         self, job_id: str, status: JobStatus, code: int | None, reason: str, log: str, dead: bool
     ) -> None:
         values = self._ended(status, code, reason, log, dead)
-        with self._db.write() as conn:
-            conn.execute(update(jobs).where(self._running(job_id)).values(**values))
+        self._execute(update(jobs).where(self._running(job_id)).values(**values))
+
+    def _execute(self, statement: Any) -> None:
+        """One write, committed with whatever other jobs write at the same moment."""
+        self._group.run(lambda conn: conn.execute(statement))
 
     @staticmethod
     def _ended(
