@@ -133,6 +133,9 @@ def test_store_events_start_jobs_for_watched_paths_only(
     assert bare.post("/events/seaweedfs", json=event("out/a.txt"), headers=hook).text == "ignored"
     bad = bare.post("/events/seaweedfs", content=b"{nope", headers=hook)
     assert bad.status_code == 400
+    assert "not valid JSON" in bad.text
+    huge = bare.post("/events/seaweedfs", content=b" " * ((1 << 20) + 1), headers=hook)
+    assert (huge.status_code, huge.text) == (413, "event body: larger than 1048576 bytes")
     [job] = wait_status(platform, "echo", JobStatus.SUCCEEDED, 1)
     assert job.source is not None and job.source.key == "in/a.txt"
     assert json.loads(platform.jobs.ledger.load(job.id).payload or b"")["Key"] == "echo/in/a.txt"

@@ -28,6 +28,7 @@ from sluice.api.routes import (
     volumes,
 )
 from sluice.api.routes.invoke import JOB_HEADER
+from sluice.api.store_events import StoreEvents
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -61,6 +62,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(ui_files.router)
     app.add_middleware(ExecutionLogMiddleware, log=platform.oscar.executions)
     _allow_browsers(app, platform.settings.cors_origins)
+    app.add_middleware(StoreEvents, platform=platform)  # outermost: before all of the above
     return app
 
 

@@ -4,13 +4,15 @@ import logging
 import secrets
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from sluice.api.auth import BearerCredentials, PlatformDep
+from sluice.api.auth import PlatformDep
 from sluice.api.body import parse_json
+from sluice.api.ports import Platform
 from sluice.domain.parts import DEFAULT_PROVIDER
+from sluice.errors import Invalid
 from sluice.storage import parse_webhook_event
 
 log = logging.getLogger(__name__)
@@ -60,20 +62,33 @@ EVENT_BODY: dict[str, Any] = {
 
 
 @router.post("/events/seaweedfs", response_class=PlainTextResponse, openapi_extra=EVENT_BODY)
-async def seaweedfs_event(
-    request: Request, platform: PlatformDep, bearer: BearerCredentials
-) -> str:
-    """Internal: the object store reports a change; every service watching the path gets a job."""
-    token = bearer.credentials if bearer else ""
-    if not platform.webhook_token or not secrets.compare_digest(token, platform.webhook_token):
-        raise HTTPException(401, "invalid webhook token")
-    body = parse_json(await request.body(), "event body")
+async def seaweedfs_event(request: Request, platform: PlatformDep) -> PlainTextResponse:
+    """Internal: the object store reports a change; every service watching the path gets a job.
+    (``StoreEvents`` answers this path before the app's routing; the same steps run here.)"""
+    client = request.client.host if request.client else ""
+    authorization = request.headers.get("authorization", "")
+    status, text = await take_store_event(platform, authorization, await request.body(), client)
+    return PlainTextResponse(text, status_code=status)
+
+
+async def take_store_event(
+    platform: Platform, authorization: str, raw: bytes, client: str
+) -> tuple[int, str]:
+    """The webhook's answer (status, text) to one notification: jobs are in the ledger before
+    it is given, so the store sends again whatever was not answered with 200."""
+    scheme, _, token = authorization.partition(" ")
+    expected = platform.webhook_token
+    if not expected or scheme.lower() != "bearer" or not secrets.compare_digest(token, expected):
+        return 401, "invalid webhook token"
+    try:
+        body = parse_json(raw, "event body")
+    except Invalid as exc:
+        return 400, str(exc)
     event = parse_webhook_event(body) if isinstance(body, dict) else None
     if event is None or platform.router.unwatched(DEFAULT_PROVIDER, event.bucket, event.key):
-        return "ignored"  # most often a job's own output: no thread, no database
+        return 200, "ignored"  # most often a job's own output: no thread, no database
     jobs = await run_in_threadpool(
         platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
     )
-    client = request.client.host if request.client else ""
     platform.oscar.executions.record_storage_jobs(jobs, client)
-    return f"{len(jobs)} job(s)"
+    return 200, f"{len(jobs)} job(s)"
