@@ -226,14 +226,14 @@ def test_the_jobs_due_in_one_round_are_claimed_in_one_transaction(
     platform = make_platform(tmp_path, executor, store, database_url)
     ledger = platform.jobs.ledger
     claims: list[list[str]] = []
-    real = ledger.claim_many
+    real = ledger.claim_jobs
 
-    def counted(job_ids: list[str]) -> set[str]:
+    def counted(job_ids: list[str]) -> list[Job]:
         if job_ids:
             claims.append(job_ids)
         return real(job_ids)
 
-    ledger.claim_many = counted  # type: ignore[method-assign]
+    ledger.claim_jobs = counted  # type: ignore[method-assign]
     service = create(platform)
     made = [submit(platform, service, f"f{n}") for n in range(6)]
     platform.start()  # one round finds all six due

@@ -69,10 +69,14 @@ class Dispatcher:
         self._unrecorded: list[tuple[Job, JobReport]] = []  # reports the ledger refused so far
         self._lost: set[str] = set()  # running here, but no longer this manager's to record
         self._next_renewal = 0.0  # when leases are renewed next (monotonic seconds)
+        self._full: set[str] = set()  # services that had no room at the last look
         self._wait = IDLE_WAIT
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, service: str | None = None) -> None:
+        """Look at the ledger again soon. New work of a service that had no room at the last
+        look needs no look: the end of a job, which makes room, wakes the dispatcher anyway."""
+        if service is None or service not in self._full:
+            self._wake.set()
 
     def start(self) -> None:
         recovered = self._ledger.recover_interrupted()
@@ -123,6 +127,7 @@ class Dispatcher:
         return self._wait
 
     def _dispatch_due(self) -> None:
+        self._full.clear()
         waiting: dict[str, list[Job]] = {}
         for job in self._ledger.due():
             if not self._is_running(job.id):
@@ -139,13 +144,14 @@ class Dispatcher:
         all claimed in one transaction."""
         ready = list(self._batches_with_room(record, jobs))
         try:
-            won = self._ledger.claim_many([job.id for _slot, batch in ready for job in batch])
+            won = self._ledger.claim_jobs([job.id for _slot, batch in ready for job in batch])
         except BaseException:
             for slot, _batch in ready:
                 slot.release()
             raise
+        claimed = {job.id: job for job in won}
         for slot, batch in ready:
-            self._start(slot, record, [job for job in batch if job.id in won])
+            self._start(slot, record, [claimed[job.id] for job in batch if job.id in claimed])
 
     def _batches_with_room(
         self, record: ServiceRecord, jobs: list[Job]
@@ -167,15 +173,16 @@ class Dispatcher:
                 self._refuse(self._overflow(record, batch, "never"), str(exc))
                 continue
             if slot is None:  # full: the rest wait for the next round, or go to a replica
+                self._full.add(service.name)
                 self._overflow(record, [*batch, *jobs], "full")
                 return
             yield slot, batch
 
-    def _start(self, slot: Slot, record: ServiceRecord, claimed: list[Job]) -> None:
-        if not claimed:  # another manager was first
+    def _start(self, slot: Slot, record: ServiceRecord, jobs: list[Job]) -> None:
+        """Start ``jobs`` (claimed, whole) in ``slot``."""
+        if not jobs:  # another manager was first
             slot.release()
             return
-        jobs = self._ledger.load_many([job.id for job in claimed])
         try:
             execution = self._executor.start(slot, record, jobs)
         except Exception as exc:

@@ -61,7 +61,7 @@ class JobService:
 
     def _accepted(self, job: Job) -> None:
         self.events.publish(JobEvent(job.service, job.id, JobStatus.PENDING, job.attempts))
-        self._dispatcher.wake()
+        self._dispatcher.wake(job.service)
 
     def why_waiting(self, service: Service) -> str:
         """Why a Pending job of ``service`` cannot start now, when that is known."""

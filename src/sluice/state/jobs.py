@@ -159,10 +159,15 @@ class JobLedger:
         return job_id in self.claim_many([job_id])
 
     def claim_many(self, job_ids: list[str]) -> set[str]:
-        """Claim those of ``job_ids`` still Pending, in one transaction; the ids claimed. Rows
-        another manager is claiming at this moment are skipped, not waited for."""
+        """Claim those of ``job_ids`` still Pending, in one transaction; the ids claimed."""
+        return {job.id for job in self.claim_jobs(job_ids)}
+
+    def claim_jobs(self, job_ids: list[str]) -> list[Job]:
+        """Claim those of ``job_ids`` still Pending, in one transaction: the claimed jobs,
+        whole (payloads loaded), in the order asked. Rows another manager is claiming at this
+        moment are skipped, not waited for."""
         if not job_ids:
-            return set()
+            return []
         now = time.time()
         pending = and_(jobs.c.status == JobStatus.PENDING.value, self._runnable_here())
         free = (
@@ -179,7 +184,9 @@ class JobLedger:
         }
         claim = update(jobs).where(jobs.c.id.in_(free), pending).values(**values)
         with self._db.write() as conn:
-            return {row[0] for row in conn.execute(claim.returning(jobs.c.id))}
+            rows = conn.execute(claim.returning(*jobs.c)).mappings().all()
+        found = {row["id"]: to_job(row, self._payloads) for row in rows}
+        return [found[job_id] for job_id in job_ids if job_id in found]
 
     def renew(self, job_ids: Iterable[str]) -> set[str]:
         """Extend this manager's leases on ``job_ids``; the ids it still holds (a job cancelled
@@ -325,13 +332,6 @@ class JobLedger:
         if row is None:
             raise NotFound(f"job {job_id!r} not found")
         return to_job(row, self._payloads)
-
-    def load_many(self, job_ids: list[str]) -> list[Job]:
-        """Whole jobs, in the order asked, in one read; one that no longer exists is left out."""
-        with self._db.read() as conn:
-            rows = conn.execute(select(jobs).where(jobs.c.id.in_(job_ids))).mappings().all()
-        found = {row["id"]: to_job(row, self._payloads) for row in rows}
-        return [found[job_id] for job_id in job_ids if job_id in found]
 
     def attempts(self, job_id: str) -> int:
         """Attempts made so far, also for a job whose log was deleted while it ran."""
