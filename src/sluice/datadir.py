@@ -8,6 +8,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class DataDir:
     root: Path
+    scratch: Path | None = None  # running jobs' and calls' folders, when not under ``root``
 
     @property
     def instance(self) -> str:
@@ -15,9 +16,14 @@ class DataDir:
         return hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
 
     @property
+    def hidden(self) -> tuple[Path, ...]:
+        """What sandboxed jobs see empty: everything here but their own folder."""
+        return (self.root, *([self.scratch] if self.scratch else []))
+
+    @property
     def jobs(self) -> Path:
         """File jobs' folders while they run, each with its live log beside it."""
-        return self.root / "jobs"
+        return (self.scratch or self.root) / "jobs"
 
     def job_log(self, job_id: str) -> Path:
         return self.jobs / f"{job_id}.log"
@@ -25,12 +31,12 @@ class DataDir:
     @property
     def runs(self) -> Path:
         """Synchronous calls' folders while they run."""
-        return self.root / "runs"
+        return (self.scratch or self.root) / "runs"
 
     @property
     def workers(self) -> Path:
-        """Warm handler workers' folders, one per service."""
-        return self.root / "workers"
+        """Warm handler workers' folders, one per service (with their calls in flight)."""
+        return (self.scratch or self.root) / "workers"
 
     @property
     def payloads(self) -> Path:

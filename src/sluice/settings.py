@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         "image run in containers of it (Docker Engine API); kubernetes: jobs as Kubernetes "
         "Jobs, synchronous services as Deployments.",
     )
+    scratch_dir: Path | None = Field(
+        None,
+        description="Where running jobs and calls keep their folders (input, output, log) "
+        "until they end; under the data dir if unset. A tmpfs folder (/dev/shm/sluice) spares "
+        "the disk and makes small jobs faster; their files then take memory.",
+    )
     sandbox: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Run process-runtime jobs under bubblewrap: auto (when installed), on, off.",

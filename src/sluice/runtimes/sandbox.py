@@ -143,7 +143,9 @@ def open_for(user: JobUser, root: Path, folders: Iterable[Path]) -> None:
         folder.chmod(0o711)
 
 
-def find_sandbox(mode: SandboxMode, data_dir: Path, job_user: str | None) -> Sandbox | None:
+def find_sandbox(
+    mode: SandboxMode, hidden: tuple[Path, ...], job_user: str | None
+) -> Sandbox | None:
     """The sandbox the settings ask for: ``auto`` uses bubblewrap when it is installed and
     works here, ``on`` requires it, ``off`` runs jobs as plain processes."""
     if mode == "off":
@@ -154,7 +156,7 @@ def find_sandbox(mode: SandboxMode, data_dir: Path, job_user: str | None) -> San
             raise BackendError("SLUICE_SANDBOX=on needs bubblewrap: install the bubblewrap package")
         log.warning("jobs are not sandboxed: install bubblewrap (bwrap) to isolate them")
         return None
-    sandbox = Sandbox(bwrap, (data_dir.resolve(),), _job_user(job_user))
+    sandbox = Sandbox(bwrap, tuple(path.resolve() for path in hidden), _job_user(job_user))
     problem = _try(sandbox, ["/bin/true"])
     if problem:
         if mode == "on":

@@ -43,9 +43,10 @@ def build_executor(
     leftovers = sum(end_leftovers(folder) for folder in (data.jobs, data.runs) if folder.is_dir())
     if leftovers:
         log.warning("ended %d job process tree(s) a crashed Sluice left running", leftovers)
-    sandbox = find_sandbox(settings.sandbox, data.root, settings.job_user)
+    sandbox = find_sandbox(settings.sandbox, data.hidden, settings.job_user)
     if sandbox is not None and sandbox.user is not None:
-        open_for(sandbox.user, data.root, (data.jobs, data.runs, data.workers, data.volumes))
+        open_for(sandbox.user, data.root, (data.volumes,))
+        open_for(sandbox.user, data.scratch or data.root, (data.jobs, data.runs, data.workers))
     if sandbox is not None:
         log.info("jobs run sandboxed (bubblewrap) as %s", _who(sandbox))
     volumes = VolumeMounts(data.volumes, sandbox)

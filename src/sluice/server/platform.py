@@ -140,8 +140,10 @@ def build_platform(
     """``store`` (a provider for ``object_store``), ``executor`` and ``capacity`` replace the
     real ones, for in-process tests; ``extra_pauses`` say when jobs cannot run (the embedded
     store is down)."""
-    data = DataDir(settings.data_dir)
+    data = DataDir(settings.data_dir, settings.scratch_dir)
     data.root.mkdir(parents=True, exist_ok=True)
+    if data.scratch is not None:
+        data.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         password = settings.admin_password_value()
     except ValueError as exc:
@@ -170,7 +172,9 @@ def build_platform(
     services.add_checker(executor.check)
     services.add_listener(executor.service_changed)
     events = JobEvents()
-    pauses = [DiskGuard(data.root, settings.min_free_disk_bytes).pause, *(extra_pauses or ())]
+    guarded = {data.root, *([data.scratch] if data.scratch else [])}
+    guards = [DiskGuard(path, settings.min_free_disk_bytes).pause for path in sorted(guarded)]
+    pauses = [*guards, *(extra_pauses or ())]
     continuum = build_continuum(database, storage, services, ledger, data.outbox)
     overflow = continuum.delegator.overflow
     dispatcher = Dispatcher(
