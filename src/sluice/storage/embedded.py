@@ -62,7 +62,7 @@ class EmbeddedSeaweedFS:
         webhook_token: str | None = None,
         weed_binary: Path | None = None,
         allowed_origins: Sequence[str] = (),
-        memory_limit: str = "256MiB",
+        memory_limit: str = "384MiB",
     ) -> None:
         """``memory_limit``: the store's soft heap limit (Go's ``GOMEMLIMIT`` syntax)."""
         self._root = data_dir.resolve() / "seaweedfs"
@@ -229,10 +229,13 @@ class EmbeddedSeaweedFS:
             TMPDIR=str(self._root / "tmp"),
         )
         # Go's collector keeps the heap near this (soft) limit, instead of holding on to the
-        # peak of a large upload: an edge device cannot spare the difference. Below 256MiB
-        # the idle store's heap sits at the limit and it collects without rest (measured:
-        # 128MiB costs 175 ms of CPU per second idle, 256MiB 5, the same as no limit).
+        # peak of a large upload (840 MiB after one of 200 MB without it): an edge device
+        # cannot spare that. Too close to what the store uses under load and it collects
+        # without rest: at 256MiB it spent 200 ms of CPU per second for a while after a burst
+        # of small files, and 5.7 ms per file instead of 2.9. GOGC=50 collects sooner, so that
+        # the limit is seldom reached (bench/memory.py, bench/async_files.py).
         env.setdefault("GOMEMLIMIT", self._memory_limit)
+        env.setdefault("GOGC", "50")
         return env
 
     def _command(self, binary: Path) -> list[str]:
