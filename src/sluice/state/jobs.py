@@ -11,6 +11,7 @@ restarts takes back its own Running jobs at once, so nothing is lost, and only t
 record how a job ended.
 """
 
+import functools
 import os
 import socket
 import time
@@ -20,7 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
@@ -89,9 +101,10 @@ class JobLedger:
             "home": self.owner if kept is not None else None,  # its body is only here
         }
         # A repeated event for the same object version hits the dedupe key: no row, no job.
-        insert = self._insert().values(**row).on_conflict_do_nothing().returning(*jobs.c)
         try:
-            stored = self._group.run(lambda conn: conn.execute(insert).mappings().first())
+            stored = self._group.run(
+                lambda conn: conn.execute(self._new_row, row).mappings().first()
+            )
         except BaseException:
             _remove(kept)
             raise
@@ -100,10 +113,12 @@ class JobLedger:
             return None
         return to_job(stored, self._payloads)
 
-    def _insert(self) -> sqlite.Insert | postgresql.Insert:
-        if self._db.engine.dialect.name == "sqlite":
-            return sqlite.insert(jobs)
-        return postgresql.insert(jobs)
+    @functools.cached_property
+    def _new_row(self) -> Executable:
+        """The enqueue's INSERT, built once (its values are bound at each execution)."""
+        dialect = sqlite if self._db.engine.dialect.name == "sqlite" else postgresql
+        insert: sqlite.Insert | postgresql.Insert = dialect.insert(jobs)
+        return insert.on_conflict_do_nothing().returning(*jobs.c)
 
     def _keep(self, payload_file: Path, job_id: str) -> Path:
         if self._payloads is None:
@@ -138,18 +153,23 @@ class JobLedger:
     def due(self, limit: int = 64) -> list[Job]:
         """Pending jobs whose retry delay has passed, oldest first, without their payloads
         (the dispatcher reads this often; ``load`` gives the whole job to the one running it)."""
-        query = (
+        with self._db.read() as conn:
+            rows = conn.execute(self._due, {"now": time.time(), "limit": limit}).mappings()
+            return [to_job(row, self._payloads) for row in rows]
+
+    @functools.cached_property
+    def _due(self) -> Executable:
+        """``due``'s query, built once (SQLAlchemy then skips building and keying it)."""
+        return (
             select(*SUMMARY_COLUMNS)
             .where(
                 jobs.c.status == JobStatus.PENDING.value,
-                jobs.c.not_before <= time.time(),
+                jobs.c.not_before <= bindparam("now"),
                 self._runnable_here(),
             )
             .order_by(jobs.c.created_at)
-            .limit(limit)
+            .limit(bindparam("limit"))
         )
-        with self._db.read() as conn:
-            return [to_job(row, self._payloads) for row in conn.execute(query).mappings()]
 
     def _runnable_here(self) -> ColumnElement[bool]:
         return or_(jobs.c.home.is_(None), jobs.c.home == self.owner)
@@ -239,17 +259,26 @@ class JobLedger:
     def succeed(self, job_id: str, exit_code: int, log: str) -> None:
         """Done, in one transaction: its body is not needed any more (only dead letters run
         again), so its file goes once that is recorded."""
-        kept = select(jobs.c.payload_file).where(self._running(job_id)).with_for_update()
         values = self._ended(JobStatus.SUCCEEDED, exit_code, "", log, dead=False)
-        done = update(jobs).where(self._running(job_id)).values(**values, payload_file=None)
+        kept, done = self._success
 
         def work(conn: Connection) -> tuple[str | None, int]:
-            name = conn.execute(kept).scalar()
-            return name, conn.execute(done).rowcount
+            name = conn.execute(kept, {"job_id": job_id}).scalar()
+            ended = {f"new_{name}": value for name, value in values.items()}
+            return name, conn.execute(done, {"job_id": job_id, **ended}).rowcount
 
         name, count = self._group.run(work)
         if count == 1:
             _remove(self._payload_path(name))
+
+    @functools.cached_property
+    def _success(self) -> tuple[Executable, Executable]:
+        """``succeed``'s two statements, built once: its body file's name, and the update."""
+        running = and_(jobs.c.id == bindparam("job_id"), self._mine())
+        kept = select(jobs.c.payload_file).where(running).with_for_update()
+        names = self._ended(JobStatus.SUCCEEDED, None, "", "", dead=False)
+        bound: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
+        return kept, update(jobs).where(running).values(**bound, payload_file=None)
 
     def fail(
         self, job_id: str, exit_code: int | None, reason: str, log: str, retry_in: float | None
