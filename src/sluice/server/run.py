@@ -16,7 +16,7 @@ from sluice.datadir import DataDir
 from sluice.domain.parts import MinIOProvider
 from sluice.errors import Conflict, SluiceError
 from sluice.net import port_in_use
-from sluice.server.http import GuardedH11Protocol
+from sluice.server.http import GuardedHttpProtocol
 from sluice.server.instance_lock import InstanceLock
 from sluice.server.platform import Platform, build_platform
 from sluice.settings import Settings
@@ -55,13 +55,13 @@ def serve(settings: Settings) -> None:
                 extra_pauses=[store_down] if store_down else [],
             )
             app = create_app(platform)
-            GuardedH11Protocol.header_timeout = settings.header_timeout
+            GuardedHttpProtocol.header_timeout = settings.header_timeout
             config = uvicorn.Config(
                 app,
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
-                http=GuardedH11Protocol,
+                http=GuardedHttpProtocol,
                 timeout_keep_alive=5,
                 # open streams (the web UI's live events) never end by themselves: at most this
                 # long for requests in flight before a stop goes on without them
