@@ -5,10 +5,11 @@ import itertools
 import time
 from pathlib import Path
 
+from sluice.core.dispatcher import DUE_PAGE
 from sluice.domain.job import Job, JobStatus, ObjectRef
 from sluice.domain.results import JobReport
 from sluice.domain.service import Service
-from sluice.execution.fake import FakeExecutor
+from sluice.execution.fake import FakeExecutor, succeed
 from sluice.server.platform import Platform
 from sluice.storage.memory import MemoryStorage
 from tests.inprocess.conftest import (
@@ -242,5 +243,36 @@ def test_the_jobs_due_in_one_round_are_claimed_in_one_transaction(
         assert claims[0] == [job.id for job in made if job is not None]
         assert len(claims) == 1
         assert sorted(len(e.jobs) for e in executor.started) == [1] * 6
+    finally:
+        platform.stop()
+
+
+def test_a_backlog_of_one_service_does_not_hold_back_another(
+    tmp_path: Path, store: MemoryStorage, database_url: str | None
+) -> None:
+    """Many pages of due jobs of a full service, then one job of another service: it starts
+    at once, not after the backlog, and every job of both runs."""
+    executor = FakeExecutor(slots=2, hold=True)
+    platform = make_platform(tmp_path, executor, store, database_url)
+    busy, other = create(platform, "busy"), create(platform, "other")
+    backlog = 5 * DUE_PAGE
+    for n in range(backlog):
+        submit(platform, busy, f"f{n}")
+    submit(platform, other, "late")
+    platform.start()
+    try:
+        executor.wait_started(3)  # busy's two slots, and other's job behind the whole backlog
+        assert (executor.running("busy"), executor.running("other")) == (2, 1)
+        deadline = time.monotonic() + 30
+        while len(executor.started) < backlog + 1 and time.monotonic() < deadline:
+            for execution in list(executor.started):
+                if execution.wait(0) is None:
+                    execution.finish([succeed(job) for job in execution.jobs])
+            time.sleep(0.005)
+        for execution in list(executor.started):
+            if execution.wait(0) is None:
+                execution.finish([succeed(job) for job in execution.jobs])
+        wait_status(platform, "busy", JobStatus.SUCCEEDED, backlog)
+        wait_status(platform, "other", JobStatus.SUCCEEDED, 1)
     finally:
         platform.stop()

@@ -33,6 +33,7 @@ from sluice.supervision import Supervised
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 0.5  # seconds between ledger reads when nothing wakes the dispatcher
+DUE_PAGE = 16  # due jobs read at a time
 PAUSED_WAIT = 1.0  # seconds between looks at what pauses the dispatcher
 PAUSED_REQUEUE = 5.0  # seconds before a job cut short while paused is due again
 
@@ -127,21 +128,32 @@ class Dispatcher:
         return self._wait
 
     def _dispatch_due(self) -> None:
+        """Due jobs, a page at a time, oldest first. A service that takes no more this round
+        (no room, a partial batch waiting) is left out of the next pages, so that a backlog
+        of one service is not read again and again while others' jobs wait behind it."""
         self._full.clear()
-        waiting: dict[str, list[Job]] = {}
-        for job in self._ledger.due():
-            if not self._is_running(job.id):
-                waiting.setdefault(job.service, []).append(job)
-        for name, jobs in waiting.items():
-            if self._stopping.is_set():
+        held: set[str] = set()
+        while not self._stopping.is_set():
+            page = self._ledger.due(DUE_PAGE, skip=held)
+            waiting: dict[str, list[Job]] = {}
+            for job in page:
+                if not self._is_running(job.id):
+                    waiting.setdefault(job.service, []).append(job)
+            started = 0
+            for name, jobs in waiting.items():
+                if self._stopping.is_set():
+                    return
+                record = self._record_of(name)
+                done = self._dispatch_service(record, jobs) if record is not None else 0
+                if done < len(jobs):
+                    held.add(name)
+                started += done
+            if len(page) < DUE_PAGE or not started:
                 return
-            record = self._record_of(name)
-            if record is not None:
-                self._dispatch_service(record, jobs)
 
-    def _dispatch_service(self, record: ServiceRecord, jobs: list[Job]) -> None:
+    def _dispatch_service(self, record: ServiceRecord, jobs: list[Job]) -> int:
         """Start batches of the service's due jobs, oldest first, while its executor has room,
-        all claimed in one transaction."""
+        all claimed in one transaction; how many of ``jobs`` started."""
         ready = list(self._batches_with_room(record, jobs))
         try:
             won = self._ledger.claim_jobs([job.id for _slot, batch in ready for job in batch])
@@ -152,6 +164,7 @@ class Dispatcher:
         claimed = {job.id: job for job in won}
         for slot, batch in ready:
             self._start(slot, record, [claimed[job.id] for job in batch if job.id in claimed])
+        return len(claimed)
 
     def _batches_with_room(
         self, record: ServiceRecord, jobs: list[Job]

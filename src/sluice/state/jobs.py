@@ -25,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Executable,
+    Select,
     and_,
     bindparam,
     case,
@@ -150,15 +151,19 @@ class JobLedger:
                 found.update(row[0] for row in rows)
         return found
 
-    def due(self, limit: int = 64) -> list[Job]:
+    def due(self, limit: int = 64, skip: Iterable[str] = ()) -> list[Job]:
         """Pending jobs whose retry delay has passed, oldest first, without their payloads
-        (the dispatcher reads this often; ``load`` gives the whole job to the one running it)."""
+        (the dispatcher reads this often; a claim gives the whole job to the one running it),
+        leaving out those of the services in ``skip``."""
+        query, skipped = self._due, list(skip)
+        if skipped:
+            query = query.where(jobs.c.service.not_in(skipped))
         with self._db.read() as conn:
-            rows = conn.execute(self._due, {"now": time.time(), "limit": limit}).mappings()
+            rows = conn.execute(query, {"now": time.time(), "limit": limit}).mappings()
             return [to_job(row, self._payloads) for row in rows]
 
     @functools.cached_property
-    def _due(self) -> Executable:
+    def _due(self) -> Select[Any]:
         """``due``'s query, built once (SQLAlchemy then skips building and keying it)."""
         return (
             select(*SUMMARY_COLUMNS)
