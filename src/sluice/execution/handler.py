@@ -1,9 +1,10 @@
 """Python handler services: one pool of warm workers per service, serving both ``/run`` calls
 and batches of file jobs, with the model loaded once per worker by the service's ``init``.
 
-Every worker holds its service's CPU and memory for as long as it lives (see ``WorkerPool``);
-batches in flight per service are capped by ``synchronous.max_scale``, or by how many workers
-the machine could hold.
+Every worker holds its service's CPU and memory for as long as it lives (see ``WorkerPool``).
+Batches in flight per service are twice the workers it may have (``synchronous.max_scale``, or
+as many as the machine could hold): while one batch is in a worker, the next one's files are
+downloaded, and the last one's outputs uploaded, each batch's files in parallel.
 """
 
 import base64
@@ -13,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +41,7 @@ from sluice.workers.worker import HandlerWorker, InvocationResult, WorkerSpec
 log = logging.getLogger(__name__)
 
 MAX_THREADS = 64
+STAGING_THREADS = 16  # downloads and uploads of batches' files at once
 # A warm worker idle this long (seconds) may be closed for work of another service that waits.
 SHED_AFTER_IDLE = 1.0
 
@@ -89,6 +92,7 @@ class HandlerExecutor:
         self._in_flight = InFlight()  # batches per service
         self._failures: dict[str, str] = {}  # why a service's workers last failed to start
         self._threads = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="batch")
+        self._staging = ThreadPoolExecutor(STAGING_THREADS, thread_name_prefix="staging")
 
     def check(self, service: Service) -> list[str]:
         self._host_for(service).check(service)
@@ -123,8 +127,8 @@ class HandlerExecutor:
 
     def _batch_slots(self, service: Service) -> int:
         if service.synchronous.max_scale > 0:
-            return service.synchronous.max_scale
-        return max(1, int(self._capacity.total_cpu // service.cpu_cores))
+            return 2 * service.synchronous.max_scale
+        return 2 * max(1, int(self._capacity.total_cpu // service.cpu_cores))
 
     def why_waiting(self, service: Service) -> str:
         return ""
@@ -170,23 +174,37 @@ class HandlerExecutor:
 
     def _run_batch(self, jobs: list[Job], service: Service, timeout: float) -> list[JobReport]:
         """One handler call for a batch of file jobs; each job gets its own report and log."""
-        staged: list[tuple[Job, Workspace, Notes, Path]] = []
+        staged: list[_Staged] = []
         reports: dict[str, JobReport] = {}
-        for job in jobs:
-            workspace, notes = Workspace.fresh(self._calls(service), job.id), Notes()
-            try:
-                path = stage_in(job, service, self._storage, workspace.input_dir, notes)
-                self._host_for(service).hand_over(workspace.path)
-                staged.append((job, workspace, notes, path))
-            except Exception as exc:
-                notes.add(str(exc), "ERROR")
-                reports[job.id] = JobReport(False, None, str(exc), notes.around("", self._log_cap))
-                workspace.remove()
-        results = self._call(service, [(path, ws.output_dir) for _, ws, _, path in staged], timeout)
-        for (job, workspace, notes, _), result in zip(staged, results, strict=True):
-            reports[job.id] = self._job_report(service, workspace, notes, result, job.id)
-            workspace.remove()
+        prepared_all = self._staging.map(self._stage, jobs, [service] * len(jobs))
+        for job, prepared in zip(jobs, prepared_all, strict=True):
+            if isinstance(prepared, JobReport):
+                reports[job.id] = prepared
+            else:
+                staged.append(prepared)
+        items = [(item.input, item.workspace.output_dir) for item in staged]
+        results = self._call(service, items, timeout)
+        ended = self._staging.map(self._end, staged, results, [service] * len(staged))
+        reports.update(zip([item.job.id for item in staged], ended, strict=True))
         return [reports[job.id] for job in jobs]
+
+    def _stage(self, job: Job, service: Service) -> "_Staged | JobReport":
+        """The job's input in a fresh folder its worker can use, or the report of why not."""
+        workspace, notes = Workspace.fresh(self._calls(service), job.id), Notes()
+        try:
+            path = stage_in(job, service, self._storage, workspace.input_dir, notes)
+            self._host_for(service).hand_over(workspace.path)
+        except Exception as exc:
+            notes.add(str(exc), "ERROR")
+            workspace.remove()
+            return JobReport(False, None, str(exc), notes.around("", self._log_cap))
+        return _Staged(job, workspace, notes, path)
+
+    def _end(self, item: "_Staged", result: InvocationResult, service: Service) -> JobReport:
+        try:
+            return self._job_report(service, item.workspace, item.notes, result, item.job.id)
+        finally:
+            item.workspace.remove()
 
     def _call(
         self, service: Service, items: list[tuple[Path, Path]], timeout: float
@@ -289,6 +307,7 @@ class HandlerExecutor:
         for pool in pools:
             pool.close()
         self._threads.shutdown(wait=True, cancel_futures=True)
+        self._staging.shutdown(wait=True, cancel_futures=True)
 
 
 def _last_line(error: str | None) -> str:
@@ -336,3 +355,13 @@ class LocalWorkerHost:
 
 def _python(service: Service) -> str:
     return service.python or sys.executable
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A job of a batch whose input is in place."""
+
+    job: Job
+    workspace: Workspace
+    notes: Notes
+    input: Path
