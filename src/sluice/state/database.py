@@ -1,6 +1,7 @@
 """The state database: SQLite in WAL mode for the embedded default, or PostgreSQL (psycopg) that
 several managers share; the same tables and queries on both."""
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, m
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from sluice.errors import StateError
+from sluice.state.group_commit import GroupCommit
 from sluice.state.schema import metadata
 
 
@@ -38,6 +40,12 @@ class Database:
 
     def read(self) -> Connection:
         return self.engine.connect()
+
+    @functools.cached_property
+    def grouped(self) -> GroupCommit:
+        """Writes that many threads make at once (jobs' starts and ends, their lineage),
+        committed together (see ``GroupCommit``)."""
+        return GroupCommit(self)
 
 
 REPAIR_HINT = "see docs/operations.md, 'A damaged state database'"

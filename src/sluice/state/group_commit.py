@@ -13,11 +13,12 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 
-from sluice.state.database import Database
+if TYPE_CHECKING:
+    from sluice.state.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ MAX_GROUP = 256  # pieces in one transaction at most: keeps each commit's latenc
 
 
 class GroupCommit:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: "Database") -> None:
         self._db = db
         self._queue: queue.SimpleQueue[tuple[Work, Future[Any]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

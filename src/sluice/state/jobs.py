@@ -39,7 +39,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sluice.domain.job import Job, JobStatus, ObjectRef, new_job_id
 from sluice.errors import Invalid, NotFound
 from sluice.state.database import Database
-from sluice.state.group_commit import GroupCommit
 from sluice.state.job_rows import PAGE_SIZE, JobPage, page_offset, to_job
 from sluice.state.schema import jobs
 
@@ -65,7 +64,7 @@ class JobLedger:
         self._payloads = payloads
         self.owner = owner or new_owner()
         self.lease = lease
-        self._group = GroupCommit(db)  # job starts and ends of many jobs share commits
+        self._group = db.grouped  # job starts and ends of many jobs share commits
 
     def enqueue(
         self,

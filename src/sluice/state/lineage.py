@@ -12,6 +12,7 @@ from sluice.state.schema import lineage
 OUTPUT = "output"
 DELEGATED_TO = "delegated_to"
 DELEGATED_FROM = "delegated_from"
+NEW_TRACE = insert(lineage)  # built once; each trace's values are bound when it is written
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ class LineageStore:
     ) -> None:
         row = {"at": datetime.now(UTC), "job_id": job_id, "service": service, "kind": kind}
         row |= {"store": store, "path": path, "peer": peer, "peer_job": peer_job}
-        with self._db.write() as conn:
-            conn.execute(insert(lineage).values(**row))
+        self._db.grouped.run(lambda conn: conn.execute(NEW_TRACE, row))
 
     def writers(self, store: str, path: str) -> list[Trace]:
         """The jobs that wrote ``path`` into ``store``, newest first."""
