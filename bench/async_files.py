@@ -92,9 +92,12 @@ def sluice_round(args: argparse.Namespace) -> dict[str, Any]:
         tail_s = common.wait_quiet(manager)  # events still queued for it, such as the outputs'
         spent = cpu.stop()
         times = ledger.times(SERVICE)
+        created = ledger.created(SERVICE)
         ledger.close()
         warnings = len(POOL_FULL.findall(server.log_path.read_text(errors="replace")))
+    queued = (t - sent[k] for k, t in created.items() if k in sent and t is not None)
     return sluice_result(args, sent, times, counts, uploads_s, spent, at_last_job) | {
+        **common.latency_ms("upload_to_job", queued),
         "idle_cpu_ms_per_s": idle,
         "manager_tail_s": round(tail_s, 2),
         "manager_log_pool_full_warnings": warnings,

@@ -203,6 +203,12 @@ class Ledger:
         )
         return {key: (_epoch(started), _epoch(finished)) for key, started, finished in rows}
 
+    def created(self, service: str) -> dict[str, float | None]:
+        """Per input key: when its job was recorded (its upload's event reached the ledger)."""
+        query = "SELECT object_key, created_at FROM jobs WHERE service = ?"
+        rows = self._db.execute(query, (service,))
+        return {key: _epoch(created) for key, created in rows}
+
     def wait_done(self, service: str, expected: int, timeout: float) -> dict[str, int]:
         """Poll (every 20 ms) until ``expected`` jobs of ``service`` are Succeeded or Failed."""
         deadline = time.monotonic() + timeout
