@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import common
 import httpx
 from common import FACES, HANDLERS, conditions, report, running_sluice, summary_ms, timed
 
@@ -102,6 +103,7 @@ def direct_handler(calls: int, image: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=200)
+    common.add_sluice_env_argument(parser)
     args = parser.parse_args()
     from sample_images import write_samples
 
@@ -109,8 +111,9 @@ def main() -> None:
     body = base64.b64encode(image.read_bytes())
     small = b"hello"
     load = conditions()
-    result: dict[str, Any] = {"calls": args.calls}
-    with running_sluice({"SLUICE_WORKER_IDLE_TIMEOUT": "2"}) as server, server.client() as http:
+    env = {"SLUICE_WORKER_IDLE_TIMEOUT": "2", **common.sluice_env(args)}
+    result: dict[str, Any] = {"calls": args.calls, "sluice_env": common.sluice_env(args)}
+    with running_sluice(env) as server, server.client() as http:
         for service in services(server.url):
             http.post("/system/services", json=service).raise_for_status()
         echo, blur = caller(http, "echo", b"aGVsbG8="), caller(http, "blur", body)
