@@ -55,12 +55,16 @@ def service_body(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def upload(s3: Any, names: list[str], concurrency: int) -> dict[str, float]:
-    """Upload one-byte files under ``in/``; when each upload was sent, by key."""
+def upload(s3: Any, names: list[str], concurrency: int, rate: float = 0) -> dict[str, float]:
+    """Upload one-byte files under ``in/``, at most ``rate`` a second when it is not 0; when
+    each upload was sent, by key."""
     sent: dict[str, float] = {}
+    begin, position = time.time(), {name: n for n, name in enumerate(names)}
 
     def put(name: str) -> None:
         key = f"in/{name}"
+        if rate:
+            time.sleep(max(0.0, begin + position[name] / rate - time.time()))
         sent[key] = time.time()
         s3.put_object(Bucket=SERVICE, Key=key, Body=b"x")
 
@@ -85,7 +89,8 @@ def sluice_round(args: argparse.Namespace) -> dict[str, Any]:
         cpu = common.StackCpu(manager, store)
         cpu.start()
         started = time.time()
-        sent = upload(s3, [f"f{i:05d}.txt" for i in range(args.files)], args.concurrency)
+        names = [f"f{i:05d}.txt" for i in range(args.files)]
+        sent = upload(s3, names, args.concurrency, args.rate)
         uploads_s = time.time() - started
         counts = ledger.wait_done(SERVICE, args.warmup + args.files, args.timeout)
         at_last_job = cpu.stop()
@@ -221,6 +226,9 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8, help="parallel uploads")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="uploads per second at most (0: as fast as they go)"
+    )
     parser.add_argument("--handler", action="store_true", help="a trivial handler service")
     parser.add_argument("--workers", type=int, default=2, help="warm workers (--handler)")
     parser.add_argument("--batch-size", type=int, default=1, help="jobs per handler call")
@@ -234,7 +242,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--no-anchor", action="store_true", help="skip the Celery anchor")
     parser.add_argument("--timeout", type=float, default=600)
     common.add_sluice_env_argument(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.rate and not args.no_anchor:
+        parser.error("--rate paces Sluice's uploads only (the anchor's are not): add --no-anchor")
+    return args
 
 
 def main() -> None:
