@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
@@ -38,6 +39,20 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 60, what: str = "co
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def held_input(http: httpx.Client, s3: Any, jobs_dir: Path) -> Path:
+    """Another service's input, kept in its job's folder under ``jobs_dir`` while that job
+    sleeps (service ``holder``): what a job must not see of another."""
+    holder = {
+        "name": "holder",
+        "script": "sleep 15",
+        "input": [{"storage_provider": "minio.default", "path": "holder/in"}],
+    }
+    assert http.post("/system/services", json=holder).status_code == 201
+    s3.put_object(Bucket="holder", Key="in/private.txt", Body=b"someone else's input")
+    [other] = wait_for(lambda: list(jobs_dir.glob("holder-*/input/private.txt")), what="it")
+    return other
 
 
 def all_jobs(http: httpx.Client, service: str) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from tests.e2e.helpers import keys_under, s3_client, wait_for
+from tests.e2e.helpers import held_input, keys_under, s3_client, wait_for
 from tests.sluice_process import SluiceProcess
 
 PROBE = """
@@ -43,14 +43,7 @@ def test_a_sandboxed_job_sees_only_its_own_folder(
 ) -> None:
     assert os.geteuid() == 0, "these tests run as root, so that jobs run as the job user"
     data = sluice_server.data_dir
-    holder = {
-        "name": "holder",
-        "script": "sleep 15",
-        "input": [{"storage_provider": "minio.default", "path": "holder/in"}],
-    }
-    assert http.post("/system/services", json=holder).status_code == 201
-    s3.put_object(Bucket="holder", Key="in/private.txt", Body=b"someone else's input")
-    [other] = wait_for(lambda: list((data / "jobs").glob("holder-*/input/private.txt")), what="it")
+    other = held_input(http, s3, data / "jobs")
     assert sluice_server.process is not None
     probe = {
         "name": "probe",

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.helpers import keys_under, s3_client, wait_for
+from tests.e2e.helpers import held_input, keys_under, s3_client, wait_for
 from tests.sluice_process import SluiceProcess
 
 PROBE = """
@@ -34,15 +34,8 @@ def test_jobs_run_in_the_scratch_dir_and_see_only_their_own_folder(
     http: httpx.Client, sluice_server: SluiceProcess, scratch: Path
 ) -> None:
     s3: Any = s3_client(http)
-    holder = {
-        "name": "holder",
-        "script": "sleep 15",
-        "input": [{"storage_provider": "minio.default", "path": "holder/in"}],
-    }
-    assert http.post("/system/services", json=holder).status_code == 201
-    s3.put_object(Bucket="holder", Key="in/private.txt", Body=b"someone else's input")
     running = scratch / "jobs"
-    [other] = wait_for(lambda: list(running.glob("holder-*/input/private.txt")), what="it")
+    other = held_input(http, s3, running)
     probe = {
         "name": "probe",
         "script": PROBE,
