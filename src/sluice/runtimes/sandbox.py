@@ -52,10 +52,10 @@ class Sandbox:
         ``die_with_parent`` it is killed when the thread that started it ends (the kernel ties
         that signal to the thread): right for a job its thread waits for, wrong for a worker
         that outlives the thread that started it (a worker leaves when its stdin closes)."""
-        wrapped = [*self._as_job_user(), self.bwrap, *_read_only_root(), "--dev", "/dev"]
+        mounts = list(mounts)
+        wrapped = [*self._as_job_user(), self.bwrap, *_read_only_root(mounts), "--dev", "/dev"]
         wrapped += ["--proc", "/proc"]
         wrapped += ["--tmpfs", "/tmp"]  # noqa: S108 (the job's own, empty /tmp)
-        mounts = list(mounts)
         for folder in [*self.hidden, *_places_for(mounts)]:
             wrapped += ["--tmpfs", str(folder)]
         for mount in mounts:
@@ -99,9 +99,12 @@ class Sandbox:
 _OWN = frozenset({"dev", "proc", "tmp"})  # the sandbox makes these its own
 
 
-def _read_only_root() -> list[str]:
-    """The machine's top-level folders, each bound read-only into the sandbox's own root (not
-    ``/`` as one bind), so that a mount at a path the machine lacks (``/data``) has a place."""
+def _read_only_root(mounts: list[Mount]) -> list[str]:
+    """The machine's files, read-only: ``/`` as one bind, or, when a mount goes to a top-level
+    path the machine lacks (``/data``), each top-level folder bound into the sandbox's own
+    root, where that path can be made. One bind is the cheaper start (about 1 ms a job)."""
+    if not any(_needs_top_level_place(mount) for mount in mounts):
+        return ["--ro-bind", "/", "/"]
     arguments: list[str] = []
     for entry in sorted(os.scandir("/"), key=lambda e: e.name):
         path = f"/{entry.name}"
@@ -114,6 +117,15 @@ def _read_only_root() -> list[str]:
     return arguments
 
 
+def _nearest_existing(path: Path) -> Path:
+    return next(p for p in path.parents if p.exists())
+
+
+def _needs_top_level_place(mount: Mount) -> bool:
+    target = mount.target
+    return target is not None and not target.exists() and _nearest_existing(target) == Path("/")
+
+
 def _places_for(mounts: list[Mount]) -> list[Path]:
     """Empty folders to lay over read-only ones so that a mount elsewhere than its host path
     has a place: the nearest existing folder above a target that does not exist yet (``/mnt``
@@ -122,7 +134,7 @@ def _places_for(mounts: list[Mount]) -> list[Path]:
     for mount in mounts:
         if mount.target is None or mount.target.exists():
             continue
-        above = next(p for p in mount.target.parents if p.exists())
+        above = _nearest_existing(mount.target)
         if above != Path("/") and above not in places:
             places.append(above)
     return places
