@@ -7,7 +7,6 @@ as many as the machine could hold): while one batch is in a worker, the next one
 downloaded, and the last one's outputs uploaded, each batch's files in parallel.
 """
 
-import base64
 import logging
 import sys
 import threading
@@ -17,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import pybase64
 
 from sluice.capacity import Capacity, Reservation, too_big
 from sluice.datadir import DataDir
@@ -167,7 +168,7 @@ class HandlerExecutor:
         stage_out(service, self._storage, workspace.output_dir)
         text = result.text
         if isinstance(text, bytes):
-            fallback = base64.b64encode(text).decode()
+            fallback = pybase64.b64encode(text).decode()
         else:
             fallback = text if text is not None else result.log
         return SyncResult(200, encode_response(workspace.output_dir, fallback))

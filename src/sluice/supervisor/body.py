@@ -2,10 +2,11 @@
 API's edge, so the manager's memory does not grow with it), and turned into the input file by
 OSCAR's rule: JSON is kept as it is, base64 is decoded, anything else is used raw."""
 
-import base64
 import binascii
 import shutil
 from pathlib import Path
+
+import pybase64
 
 from sluice.supervisor.event import MAX_EVENT_ENV, decode_body
 
@@ -56,7 +57,7 @@ def _decode_base64_file(source: Path, target: Path) -> bool:
             data = carry + b"".join(chunk.split())
             whole = len(data) - len(data) % 4
             try:
-                writer.write(base64.b64decode(data[:whole], validate=True))
+                writer.write(pybase64.b64decode(data[:whole], validate=True))
             except (binascii.Error, ValueError):
                 break
             carry = data[whole:]

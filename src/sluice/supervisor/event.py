@@ -1,8 +1,9 @@
 """The event a job sees in ``$EVENT``, and turning a raw ``/job`` body into the input file."""
 
-import base64
 import binascii
 import json
+
+import pybase64
 
 
 def event_time_of(payload: bytes | None) -> str:
@@ -23,7 +24,7 @@ def decode_body(body: bytes) -> bytes:
         return body
     compact = b"".join(body.split())
     try:
-        return base64.b64decode(compact, validate=True)
+        return pybase64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         return body
 

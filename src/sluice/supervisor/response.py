@@ -1,10 +1,11 @@
 """OSCAR's synchronous response: one output file base64-encoded, several zipped then
 base64-encoded, or the script's output as text when it wrote no file."""
 
-import base64
 import io
 import zipfile
 from pathlib import Path
+
+import pybase64
 
 from sluice.supervisor.paths import output_files
 
@@ -38,7 +39,7 @@ COMPRESSED = frozenset(
 def encode_response(output_dir: Path, text: str) -> bytes:
     files = list(output_files(output_dir))
     if len(files) == 1:
-        return base64.b64encode(files[0][0].read_bytes())
+        return pybase64.b64encode(files[0][0].read_bytes())
     if files:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -46,5 +47,5 @@ def encode_response(output_dir: Path, text: str) -> bytes:
                 # Deflating a PNG, a JPEG or a zip again costs time and saves nothing.
                 stored = path.suffix.lower() in COMPRESSED
                 archive.write(path, name, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
-        return base64.b64encode(buffer.getvalue())
+        return pybase64.b64encode(buffer.getvalue())
     return text.encode()

@@ -4,7 +4,6 @@ The child is ``worker_main.py`` run by path under the service's interpreter; see
 module for the protocol and ``handler_api`` for what the handler is called with.
 """
 
-import base64
 import binascii
 import signal
 import sys
@@ -13,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pybase64
 
 from sluice.errors import BackendError
 from sluice.procs import KILL_GRACE
@@ -207,6 +208,6 @@ def _parse_result(result: object) -> InvocationResult:
     if text is None or result.get("binary") is not True:
         return InvocationResult(ok, error, text, log)
     try:
-        return InvocationResult(ok, error, base64.b64decode(text, validate=True), log)
+        return InvocationResult(ok, error, pybase64.b64decode(text, validate=True), log)
     except binascii.Error as exc:
         raise ProtocolError("binary text is not base64") from exc
