@@ -51,14 +51,17 @@ class Reader:
         self._poller.register(fd, select.POLLIN)
 
     def poll(self, wait: float) -> dict[str, Any] | None:
-        """The next message if one is complete within ``wait`` seconds, else None."""
-        message = self._take()
-        if message is None and self._poller.poll(max(wait, 0) * 1000):
+        """The next message if one is complete within ``wait`` seconds, else None. A message
+        that comes in many pieces (a pipe carries 64 KiB at a time) is read on for as long as
+        its bytes keep coming, so the caller's checks between polls do not run once a piece."""
+        deadline = time.monotonic() + max(wait, 0)
+        while (message := self._take()) is None:
+            if not self._poller.poll(max(deadline - time.monotonic(), 0) * 1000):
+                return None
             chunk = os.read(self._fd, 1 << 20)
             if not chunk:
                 raise ChannelClosed
             self._buffer += chunk
-            message = self._take()
         return message
 
     def _take(self) -> dict[str, Any] | None:
