@@ -20,7 +20,11 @@ import time
 import psutil
 
 POLL_INTERVAL = 0.05  # seconds between samples of a process tree, once warmed up
-FIRST_POLL = 0.005  # short jobs are noticed quickly; the interval doubles up to POLL_INTERVAL
+# Seconds before the first sample (memory, time, cancel) of a job or a worker's call; the
+# interval then doubles. An exit or an answer is noticed at once without sampling (a pidfd, the
+# worker's pipe), and each sample walks the tree in /proc, so a run shorter than this (most
+# jobs and calls) costs no sample at all.
+FIRST_SAMPLE = 0.025
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 _PR_SET_CHILD_SUBREAPER = 36
 

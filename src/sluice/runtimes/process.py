@@ -17,7 +17,7 @@ import psutil
 from sluice.domain.quantity import format_memory
 from sluice.errors import BackendError
 from sluice.procs import (
-    FIRST_POLL,
+    FIRST_SAMPLE,
     KILL_GRACE,
     ExitWatch,
     ProcessTree,
@@ -130,7 +130,7 @@ class _Job:
     def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
         """Until the leader exits (noticed at once) or breaks a limit (looked at between
         samples: soon after the start, then less and less often, up to SAMPLE_CEILING)."""
-        interval = FIRST_POLL
+        interval = FIRST_SAMPLE
         while not self._exit.wait(interval):
             tree.refresh()
             self._peak = max(self._peak, tree.rss())

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sluice.domain.quantity import format_memory
 from sluice.errors import BackendError
 from sluice.procs import (
-    FIRST_POLL,
+    FIRST_SAMPLE,
     KILL_GRACE,
     POLL_INTERVAL,
     ProcessTree,
@@ -207,7 +207,7 @@ class WorkerProcess:
     def receive(self, timeout: float | None) -> dict[str, Any]:
         """The worker's next message; raises Stopped when it dies or breaks a limit."""
         deadline = math.inf if timeout is None else time.monotonic() + timeout
-        interval = FIRST_POLL
+        interval = FIRST_SAMPLE
         while True:
             try:
                 message = self._reader.poll(interval)
