@@ -201,6 +201,20 @@ def test_the_same_object_version_gets_one_job_across_managers(
     assert first.counts() == {"Pending": 2}
 
 
+def test_jobs_enqueued_without_waiting_are_there_once_their_futures_are_done(
+    db: Database,
+) -> None:
+    """The webhook's path: many enqueues in flight at once, answered when committed."""
+    ledger = JobLedger(db, owner="a")
+    pending = [ledger.enqueue_soon("svc", source=ref(f"f{n % 20}")) for n in range(40)]
+    made = [done.result(timeout=30) for done in pending]
+    stored = [job for job in made if job is not None]
+    assert len(stored) == 20  # each object version once, however many events came for it
+    assert {job.source.key for job in stored if job.source} == {f"in/f{n}" for n in range(20)}
+    assert ledger.counts() == {"Pending": 20}
+    assert {job.id for job in ledger.due(limit=100)} == {job.id for job in stored}
+
+
 def test_a_job_with_a_body_in_a_file_runs_only_where_the_file_is(
     db: Database, other_db: Database, tmp_path: Path
 ) -> None:

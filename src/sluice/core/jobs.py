@@ -2,6 +2,7 @@
 doing. Running them is the dispatcher's job (``sluice.core.dispatcher``)."""
 
 import logging
+from concurrent.futures import Future
 from pathlib import Path
 
 from sluice.core.dispatcher import Dispatcher
@@ -39,9 +40,30 @@ class JobService:
             service.name, source=ref, payload=event, max_attempts=self._attempts_for(service)
         )
         if job is not None:
-            log.info("job %s for %s/%s", job.id, ref.bucket, ref.key)
-            self._accepted(job)
+            self._object_accepted(job, ref)
         return job
+
+    def submit_object_soon(
+        self, service: Service, ref: ObjectRef, event: bytes
+    ) -> "Future[Job | None]":
+        """``submit_object`` without waiting: the future has the job once it is committed
+        (the dispatcher is told then)."""
+        attempts = self._attempts_for(service)
+        done = self.ledger.enqueue_soon(
+            service.name, source=ref, payload=event, max_attempts=attempts
+        )
+
+        def recorded(done: "Future[Job | None]") -> None:
+            job = None if done.exception() is not None else done.result()
+            if job is not None:
+                self._object_accepted(job, ref)
+
+        done.add_done_callback(recorded)
+        return done
+
+    def _object_accepted(self, job: Job, ref: ObjectRef) -> None:
+        log.info("job %s for %s/%s", job.id, ref.bucket, ref.key)
+        self._accepted(job)
 
     def submit_payload(self, service: Service, payload: Body) -> Job:
         """A job whose input is a request body (a large one comes as a file, and is moved)."""

@@ -37,10 +37,15 @@ class GroupCommit:
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` inside a transaction shared with other callers; its result once
         that transaction has committed (its exception if it raised, or the commit failed)."""
+        return self.submit(work).result()
+
+    def submit(self, work: Callable[[Connection], T]) -> "Future[T]":
+        """``run`` without waiting: the future is done once the transaction has committed.
+        Lets the event loop wait for a write without a thread of its own."""
         done: Future[T] = Future()
         self._ensure_thread()
         self._queue.put((work, done))
-        return done.result()
+        return done
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:

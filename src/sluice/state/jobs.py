@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,39 @@ class JobLedger:
         ``payload_file`` is moved into the ledger's payload folder."""
         job_id = new_job_id(service)
         kept = self._keep(payload_file, job_id) if payload_file is not None else None
-        row = {
+        try:
+            job = self._insert(self._new_job(job_id, service, source, payload, kept, max_attempts))
+            stored = job.result()
+        except BaseException:
+            _remove(kept)
+            raise
+        if stored is None:
+            _remove(kept)
+        return stored
+
+    def enqueue_soon(
+        self,
+        service: str,
+        *,
+        source: ObjectRef | None = None,
+        payload: bytes | None = None,
+        max_attempts: int = 1,
+    ) -> "Future[Job | None]":
+        """``enqueue`` without waiting (and without a payload file): the future has the job
+        once its row is committed, so the event loop can wait for it without a thread."""
+        job_id = new_job_id(service)
+        return self._insert(self._new_job(job_id, service, source, payload, None, max_attempts))
+
+    def _new_job(
+        self,
+        job_id: str,
+        service: str,
+        source: ObjectRef | None,
+        payload: bytes | None,
+        kept: Path | None,
+        max_attempts: int,
+    ) -> dict[str, Any]:
+        return {
             "id": job_id,
             "service": service,
             "status": JobStatus.PENDING.value,
@@ -100,18 +133,15 @@ class JobLedger:
             "hidden": False,
             "home": self.owner if kept is not None else None,  # its body is only here
         }
-        # A repeated event for the same object version hits the dedupe key: no row, no job.
-        try:
-            stored = self._group.run(
-                lambda conn: conn.execute(self._new_row, row).mappings().first()
-            )
-        except BaseException:
-            _remove(kept)
-            raise
-        if stored is None:
-            _remove(kept)
-            return None
-        return to_job(stored, self._payloads)
+
+    def _insert(self, row: dict[str, Any]) -> "Future[Job | None]":
+        """A repeated event for the same object version hits the dedupe key: no row, no job."""
+
+        def insert(conn: Connection) -> Job | None:
+            stored = conn.execute(self._new_row, row).mappings().first()
+            return None if stored is None else to_job(stored, self._payloads)
+
+        return self._group.submit(insert)
 
     @functools.cached_property
     def _new_row(self) -> Executable:

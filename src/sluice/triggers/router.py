@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from sluice.core.jobs import JobService
@@ -72,9 +73,33 @@ class EventRouter:
         only: str | None = None,
     ) -> list[Job]:
         """Start one job per watching service (``only``: just that one) for a new object."""
+        pending = self.route_soon(provider, bucket, key, etag, size, event_time, only)
+        created = [job for job in (done.result() for done in pending) if job is not None]
+        if not created:
+            log.debug("no new job for %s:%s/%s", provider, bucket, key)
+        return created
+
+    def knows_watchers(self) -> bool:
+        """True when ``route_soon`` reads nothing (the watchers are at hand), so it may run
+        on the event loop."""
+        with self._lock:
+            return self._watchers is not None
+
+    def route_soon(
+        self,
+        provider: str,
+        bucket: str,
+        key: str,
+        etag: str,
+        size: int = 0,
+        event_time: datetime | None = None,
+        only: str | None = None,
+    ) -> "list[Future[Job | None]]":
+        """``route`` without waiting: each watching service's job, done once committed (None
+        when that object version already has one)."""
         ref = ObjectRef(provider, bucket, key, etag)
         event: bytes | None = None  # built once, and only when some service watches the path
-        created = []
+        pending = []
         for service, watch in self.watchers():
             if only is not None and service.name != only:
                 continue
@@ -82,9 +107,5 @@ class EventRouter:
             if watch.storage_provider != provider or name is None or not watch.accepts(name):
                 continue
             event = event or storage_event(ref, size, event_time or datetime.now(UTC))
-            job = self._jobs.submit_object(service, ref, event)
-            if job is not None:
-                created.append(job)
-        if not created:
-            log.debug("no new job for %s:%s/%s", provider, bucket, key)
-        return created
+            pending.append(self._jobs.submit_object_soon(service, ref, event))
+        return pending

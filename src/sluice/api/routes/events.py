@@ -1,5 +1,6 @@
 """Notifications from the embedded SeaweedFS filer (one webhook for the whole store)."""
 
+import asyncio
 import logging
 import secrets
 from typing import Any
@@ -87,8 +88,13 @@ async def take_store_event(
     event = parse_webhook_event(body) if isinstance(body, dict) else None
     if event is None or platform.router.unwatched(DEFAULT_PROVIDER, event.bucket, event.key):
         return 200, "ignored"  # most often a job's own output: no thread, no database
-    jobs = await run_in_threadpool(
-        platform.router.route, DEFAULT_PROVIDER, event.bucket, event.key, event.etag, event.size
-    )
+    router, where = platform.router, (DEFAULT_PROVIDER, event.bucket, event.key, event.etag)
+    if router.knows_watchers():  # nothing to read: the jobs are queued from here
+        pending = router.route_soon(*where, event.size)
+    else:
+        pending = await run_in_threadpool(router.route_soon, *where, event.size)
+    # Waiting for the commit on the loop itself: no thread is held or woken for it.
+    stored = await asyncio.gather(*(asyncio.wrap_future(done) for done in pending))
+    jobs = [job for job in stored if job is not None]
     platform.oscar.executions.record_storage_jobs(jobs, client)
     return 200, f"{len(jobs)} job(s)"
