@@ -11,7 +11,6 @@ import contextlib
 import ctypes
 import functools
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -140,33 +139,26 @@ def describe_exit(returncode: int) -> str:
 
 
 class ExitWatch:
-    """Learns of a child's exit the moment it happens (a pidfd, Linux 5.3+), or by looking
-    now and then where there is none. The child is not reaped."""
+    """A child's exit: a pidfd (Linux 5.3+) to wait for it with others in one poll, and a look
+    that works without one. The child is not reaped."""
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
-        self._poller: select.poll | None = None
         self._fd = -1
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
                 self._fd = os.pidfd_open(pid)
-                self._poller = select.poll()
-                self._poller.register(self._fd, select.POLLIN)
+
+    @property
+    def fd(self) -> int:
+        """The pidfd, readable once the child has exited; -1 where there is none."""
+        return self._fd
 
     def exited(self) -> bool:
         try:
             return os.waitid(os.P_PID, self._pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:
             return True
-
-    def wait(self, timeout: float) -> bool:
-        """True once the child has exited, waiting at most ``timeout`` seconds for it."""
-        if self._poller is None:
-            if self.exited():
-                return True
-            time.sleep(timeout)
-            return self.exited()
-        return bool(self._poller.poll(max(0.0, timeout) * 1000)) or self.exited()
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -4,6 +4,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -230,3 +231,34 @@ def test_a_setsid_escapee_is_killed_and_reaped(tmp_path: Path) -> None:
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
     assert left == []  # neither running nor a zombie
     assert psutil.Process(os.getpid()).children() == []
+
+
+def test_many_jobs_run_at_once_without_a_thread_each(tmp_path: Path) -> None:
+    """``start`` returns at once: one watcher thread waits for all the jobs, notices each exit
+    and each limit (here one job times out while the others succeed)."""
+    runtime = ProcessRuntime()
+    results: dict[int, RunResult] = {}
+    ended = threading.Condition()
+    count = 100
+    threads_before = threading.active_count()
+
+    def done(index: int) -> Callable[[RunResult], None]:
+        def record(result: RunResult) -> None:
+            with ended:
+                results[index] = result
+                ended.notify_all()
+
+        return record
+
+    for index in range(count):
+        folder = tmp_path / f"job{index}"
+        folder.mkdir()
+        script = "sleep 30" if index == 0 else f"sleep 1; echo {index}"
+        spec = spec_for(folder, script, timeout=1.5 if index == 0 else 20)
+        runtime.start(spec, None, done(index))
+    assert threading.active_count() <= threads_before + 1  # the watcher, and no thread per job
+    with ended:
+        assert ended.wait_for(lambda: len(results) == count, timeout=30), len(results)
+    assert results[0].outcome is Outcome.TIMED_OUT
+    assert {results[i].outcome for i in range(1, count)} == {Outcome.SUCCEEDED}
+    assert (tmp_path / "job7" / "job.log").read_text() == "7\n"

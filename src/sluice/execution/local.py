@@ -18,9 +18,16 @@ Work = Callable[[threading.Event], Reports]  # runs the jobs; stops early when t
 
 
 class LocalExecution:
-    def __init__(self, job_ids: list[str], log_paths: dict[str, Path] | None = None) -> None:
+    def __init__(
+        self,
+        job_ids: list[str],
+        log_paths: dict[str, Path] | None = None,
+        slot: Slot | None = None,
+    ) -> None:
+        """An execution that its owner ends with ``finish`` (``submit`` does it itself)."""
         self._job_ids = job_ids
         self._log_paths = log_paths or {}
+        self._slot = slot
         self._cancel = threading.Event()
         self._future: Future[Reports] = Future()
 
@@ -43,14 +50,30 @@ class LocalExecution:
         return execution
 
     def _run(self, work: Work, slot: Slot) -> None:
+        self._slot = slot
         try:
             reports = work(self._cancel)
-        except Exception:
-            log.exception("jobs %s crashed in the supervisor", ", ".join(self._job_ids))
-            reports = [JobReport(False, None, SUPERVISOR_CRASHED) for _ in self._job_ids]
-        finally:
-            slot.release()
+        except BaseException as exc:
+            self.crashed()
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self.finish(reports)
+
+    def finish(self, reports: Reports) -> None:
+        """The jobs' reports: the slot is given back first, then the callbacks run."""
+        if self._slot is not None:
+            self._slot.release()
         self._future.set_result(reports)
+
+    def crashed(self) -> None:
+        """End with every job failed by an internal error (logged with the exception)."""
+        log.exception("jobs %s crashed in the supervisor", ", ".join(self._job_ids))
+        self.finish([JobReport(False, None, SUPERVISOR_CRASHED) for _ in self._job_ids])
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self._cancel
 
     @property
     def job_ids(self) -> list[str]:

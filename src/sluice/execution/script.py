@@ -6,24 +6,27 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 from sluice.capacity import Capacity, Reservation, too_big
 from sluice.datadir import DataDir
 from sluice.domain.job import Job
 from sluice.domain.quantity import format_memory
-from sluice.domain.results import SyncResult
+from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service, ServiceRecord
-from sluice.errors import Invalid
+from sluice.errors import Invalid, SluiceError
 from sluice.execution.base import BatchPolicy, Reports, Slot, Workers
 from sluice.execution.local import LocalExecution
-from sluice.runtimes.base import Mount, Runtime
+from sluice.runtimes.base import Mount, RunResult, Runtime
+from sluice.runtimes.process import ProcessRuntime
 from sluice.storage.resolver import StorageResolver
 from sluice.supervisor.body import Body
-from sluice.supervisor.run import run_call, run_job
+from sluice.supervisor.run import PreparedJob, prepare_job, run_call, run_job
 from sluice.supervisor.task import CallTask, JobTask
 
 CAPACITY_POLL = 0.02  # seconds between tries while a /run call waits for capacity
-MAX_THREADS = 64
+MAX_THREADS = 64  # jobs staging files at once (a job waiting for its process holds none)
+CLOSE_WAIT = 10.0  # seconds a cancelled job gets to end when the executor closes
 
 RuntimeFor = Callable[[Service], Runtime]
 Advice = Callable[[Service], list[str]]
@@ -58,6 +61,7 @@ class ScriptExecutor:
         self._mounts_for = mounts_for or (lambda _service: ())
         self._pool = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="job")
         self._slots: dict[str, tuple[int, threading.BoundedSemaphore]] = {}
+        self._watched: set[LocalExecution] = set()  # jobs whose processes the runtime watches
         self._lock = threading.Lock()
 
     def check(self, service: Service) -> list[str]:
@@ -92,6 +96,9 @@ class ScriptExecutor:
         service = record.service
         task = JobTask(job, service, record.token, self._timeout(service))
         runtime = self._runtime_for(service)
+        log_paths = {job.id: self._data.job_log(job.id)}
+        if isinstance(runtime, ProcessRuntime):
+            return self._start_watched(slot, task, runtime, log_paths)
 
         def work(cancel: threading.Event) -> Reports:
             report = run_job(
@@ -105,8 +112,61 @@ class ScriptExecutor:
             )
             return [report]
 
-        log_paths = {job.id: self._data.job_log(job.id)}
         return LocalExecution.submit(self._pool, work, slot, [job.id], log_paths)
+
+    def _start_watched(
+        self, slot: Slot, task: JobTask, runtime: ProcessRuntime, log_paths: dict[str, Path]
+    ) -> LocalExecution:
+        """A job of the process runtime holds a thread only while its files are staged: in
+        between, its process is one of many the runtime's watcher thread waits for."""
+        execution = LocalExecution([task.job.id], log_paths, slot)
+        mounts = self._mounts_for(task.service)
+
+        def prepare() -> None:
+            try:
+                prepared = prepare_job(
+                    task, self._storage, self._data.jobs, log_cap=self._log_cap, mounts=mounts
+                )
+                if isinstance(prepared, JobReport):
+                    execution.finish([prepared])
+                    return
+                try:
+                    runtime.start(prepared.spec, execution.cancel_event, ended(prepared))
+                except SluiceError as exc:
+                    execution.finish([prepared.failed(exc)])
+            except Exception:
+                execution.crashed()
+
+        def ended(prepared: PreparedJob) -> Callable[[RunResult], None]:
+            def complete(result: RunResult) -> None:
+                try:
+                    execution.finish([prepared.complete(result, self._storage)])
+                except Exception:
+                    execution.crashed()
+
+            return lambda result: self._submit(complete, result, execution)  # not on the watcher
+
+        try:
+            self._pool.submit(prepare)
+        except RuntimeError:  # the pool is shut down: we are stopping
+            slot.release()
+            raise
+        with self._lock:
+            self._watched.add(execution)
+        execution.add_done_callback(lambda _reports: self._forget(execution))
+        return execution
+
+    def _submit(
+        self, step: Callable[[RunResult], None], result: RunResult, execution: LocalExecution
+    ) -> None:
+        try:
+            self._pool.submit(step, result)
+        except RuntimeError:  # the pool is shut down: we are stopping
+            execution.finish([JobReport(False, None, "cancelled: the manager is stopping")])
+
+    def _forget(self, execution: LocalExecution) -> None:
+        with self._lock:
+            self._watched.discard(execution)
 
     def invoke(self, record: ServiceRecord, body: Body, timeout: float) -> SyncResult:
         service = record.service
@@ -160,6 +220,11 @@ class ScriptExecutor:
         return None  # a fresh run per job or call: nothing is kept warm
 
     def close(self) -> None:
+        with self._lock:
+            watched = list(self._watched)
+        for execution in watched:  # their processes are not the pool's: end them first
+            execution.cancel()
+            execution.wait(CLOSE_WAIT)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

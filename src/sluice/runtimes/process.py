@@ -1,14 +1,18 @@
 """The process runtime: each job is a local process tree in its own session, watched for
-memory, time and cancel. Every process of the job is ended before ``run`` returns (see
-``sluice.procs`` for how trees are found and reaped without races).
+memory, time and cancel by one thread for all jobs (``sluice.runtimes.watcher``). Every process
+of the job is ended before its result is given (see ``sluice.procs`` for how trees are found
+and reaped without races).
 """
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +31,9 @@ from sluice.procs import (
 )
 from sluice.runtimes.base import Outcome, ProcessSpec, RunResult
 from sluice.runtimes.sandbox import Sandbox
+from sluice.runtimes.watcher import Watcher
+
+log = logging.getLogger(__name__)
 
 # Seconds between samples of a long job's memory, at most: each sample walks its process tree
 # in /proc, and with dozens of jobs running, sampling every 50 ms takes CPU from everything.
@@ -95,7 +102,9 @@ def _spawn(spec: ProcessSpec, log_fd: int, sandbox: Sandbox | None) -> "subproce
 
 
 class _Job:
-    """One run: spawn, watch, stop, reap."""
+    """One run: spawned by its caller, then watched by the ``Watcher`` thread until it exits
+    (noticed at once) or breaks a limit (looked at soon after the start, then less and less
+    often, up to SAMPLE_CEILING), then stopped, reaped and handed to ``done``."""
 
     def __init__(
         self,
@@ -103,43 +112,60 @@ class _Job:
         cancel: threading.Event | None,
         log: _Log,
         sandbox: Sandbox | None,
+        done: Callable[[RunResult], None],
     ) -> None:
         self._spec = spec
-        self._sandbox = sandbox
         self._cancel = cancel
         self._log = log
+        self._done = done
         self._peak = 0
+        self._interval = FIRST_SAMPLE
+        self._verdict: _Verdict | None = None
+        self._kill_at: float | None = None  # after a SIGTERM: when the rest is killed
+        self._started = time.monotonic()
+        self._leader = _spawn(spec, log.fd, sandbox)
+        self._tree = ProcessTree(self._leader.pid)
+        self._exit = ExitWatch(self._leader.pid)
+        self._marker = mark_running(spec.log_path, self._leader.pid)
 
-    def run(self) -> RunResult:
-        started = time.monotonic()
-        leader = _spawn(self._spec, self._log.fd, self._sandbox)
-        tree = ProcessTree(leader.pid)
-        self._exit = ExitWatch(leader.pid)
-        marker = mark_running(self._spec.log_path, leader.pid)
-        verdict = None
+    def exit_fd(self) -> int:
+        return self._exit.fd
+
+    def look(self) -> float | None:
+        if self._exit.exited():
+            return None
+        now = time.monotonic()
+        if self._kill_at is not None:  # told to stop; it has KILL_GRACE to do so
+            return None if now >= self._kill_at else self._kill_at - now
+        self._tree.refresh()
+        self._peak = max(self._peak, self._tree.rss())
+        self._log.trim()
+        verdict = self._check(now - self._started)
+        if verdict is None:
+            delay, self._interval = self._interval, min(self._interval * 2, SAMPLE_CEILING)
+            return delay
+        self._verdict = verdict
+        if not verdict.graceful:
+            return None
+        self._tree.signal(signal.SIGTERM)
+        self._kill_at = now + KILL_GRACE
+        return KILL_GRACE
+
+    def end(self) -> None:
         try:
-            verdict = self._watch(tree, started)
-            if verdict is not None and verdict.graceful:
-                self._terminate(tree)
+            returncode = self._tree.finish(self._leader)
+        except Exception:  # never leave the job unreported; its leader is reaped regardless
+            log.exception("ending the process tree of %s failed", self._spec.log_path.name)
+            returncode = self._leader.wait()
         finally:
-            returncode = tree.finish(leader)
             self._exit.close()
-            marker.unlink(missing_ok=True)
-        return self._result(verdict, returncode, time.monotonic() - started)
-
-    def _watch(self, tree: ProcessTree, started: float) -> _Verdict | None:
-        """Until the leader exits (noticed at once) or breaks a limit (looked at between
-        samples: soon after the start, then less and less often, up to SAMPLE_CEILING)."""
-        interval = FIRST_SAMPLE
-        while not self._exit.wait(interval):
-            tree.refresh()
-            self._peak = max(self._peak, tree.rss())
-            self._log.trim()
-            verdict = self._check(time.monotonic() - started)
-            if verdict is not None:
-                return verdict
-            interval = min(interval * 2, SAMPLE_CEILING)
-        return None
+            self._marker.unlink(missing_ok=True)
+            self._log.close()
+        result = self._result(self._verdict, returncode, time.monotonic() - self._started)
+        try:
+            self._done(result)
+        except Exception:
+            log.exception("reporting the end of %s failed", self._spec.log_path.name)
 
     def _check(self, elapsed: float) -> _Verdict | None:
         limits = self._spec.limits
@@ -153,10 +179,6 @@ class _Job:
         if self._cancel is not None and self._cancel.is_set():
             return _Verdict(Outcome.CANCELLED, "cancelled", graceful=True)
         return None
-
-    def _terminate(self, tree: ProcessTree) -> None:
-        tree.signal(signal.SIGTERM)
-        self._exit.wait(KILL_GRACE)
 
     def _result(self, verdict: _Verdict | None, returncode: int, duration: float) -> RunResult:
         exit_code = returncode if returncode >= 0 else None
@@ -209,19 +231,38 @@ class ProcessRuntime:
     """Runs each job as a local process tree, in ``sandbox`` when given (see
     ``sluice.runtimes.sandbox``). CPU is not limited here, only accounted (see
     ``sluice.capacity``); memory is enforced by sampling the tree's RSS, so a job that
-    allocates very fast can overshoot the limit for up to one poll interval."""
+    allocates very fast can overshoot the limit for up to one poll interval. One thread
+    watches every running job (``sluice.runtimes.watcher``): ``start`` returns at once."""
 
     name = "process"
 
     def __init__(self, sandbox: Sandbox | None = None) -> None:
         self.sandbox = sandbox
+        self._watcher = Watcher()
 
     def run(self, spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
+        ended: Future[RunResult] = Future()
+        self.start(spec, cancel, ended.set_result)
+        return ended.result()
+
+    def start(
+        self,
+        spec: ProcessSpec,
+        cancel: threading.Event | None,
+        done: Callable[[RunResult], None],
+    ) -> None:
+        """Start the job and return; ``done`` gets its result, on the watcher's thread, once
+        every process of it is gone. Raises ``BackendError`` when it cannot start. The
+        calling thread must outlive the job when the sandbox ties the job to it (bubblewrap's
+        ``--die-with-parent``): a pool's thread, or one that waits, as ``run`` does."""
         if cancel is not None and cancel.is_set():
-            return RunResult(Outcome.CANCELLED, None, "cancelled before start", 0.0, 0)
+            done(RunResult(Outcome.CANCELLED, None, "cancelled before start", 0.0, 0))
+            return
         become_subreaper()
-        log = _Log(spec)
+        log_file = _Log(spec)
         try:
-            return _Job(spec, cancel, log, self.sandbox).run()
-        finally:
-            log.close()
+            job = _Job(spec, cancel, log_file, self.sandbox, done)
+        except BaseException:
+            log_file.close()
+            raise
+        self._watcher.add(job, FIRST_SAMPLE)

@@ -50,8 +50,9 @@ class Sandbox:
     ) -> list[str]:
         """``argv`` as bubblewrap runs it, with ``mounts`` (and ``cwd``) visible. With
         ``die_with_parent`` it is killed when the thread that started it ends (the kernel ties
-        that signal to the thread): right for a job its thread waits for, wrong for a worker
-        that outlives the thread that started it (a worker leaves when its stdin closes)."""
+        that signal to the thread): right for a job, started by a thread that outlives it (a
+        pool's, or one that waits for it), wrong for a worker that outlives the thread that
+        started it (a worker leaves when its stdin closes)."""
         mounts = list(mounts)
         wrapped = [*self._as_job_user(), self.bwrap, *_read_only_root(mounts), "--dev", "/dev"]
         wrapped += ["--proc", "/proc"]

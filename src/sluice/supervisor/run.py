@@ -7,13 +7,14 @@ here knows about the ledger or the API, so the same steps run inside a Kubernete
 """
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 
 from sluice.domain.results import JobReport, SyncResult
 from sluice.domain.service import Service
 from sluice.errors import SluiceError
-from sluice.runtimes.base import Limits, Mount, Outcome, ProcessSpec, Runtime
+from sluice.runtimes.base import Limits, Mount, Outcome, ProcessSpec, RunResult, Runtime
 from sluice.storage.resolver import StorageResolver
 from sluice.supervisor.environment import job_environment
 from sluice.supervisor.response import encode_response
@@ -36,49 +37,96 @@ def run_job(
 ) -> JobReport:
     """One attempt of a file job, with ``mounts`` (managed volumes) besides its folder.
     Failures are reported, not raised."""
-    workspace = Workspace.fresh(work_dir, task.job.id)
-    notes = Notes()
+    prepared = prepare_job(task, storage, work_dir, log_cap=log_cap, mounts=mounts)
+    if isinstance(prepared, JobReport):
+        return prepared
     try:
-        report = _attempt(task, storage, runtime, workspace, notes, log_cap, cancel, mounts)
+        result = runtime.run(prepared.spec, cancel)
     except SluiceError as exc:
-        notes.add(str(exc), "ERROR")
-        report = JobReport(False, None, str(exc))
-    finally:
-        workspace.remove()
-    report.log = notes.around(workspace.take_log(), log_cap)
-    return report
+        return prepared.failed(exc)
+    except BaseException:
+        prepared.workspace.remove()
+        raise
+    return prepared.complete(result, storage)
 
 
-def _attempt(
+@dataclass(frozen=True)
+class PreparedJob:
+    """A file job with its input staged and its command built: what is left is to run the
+    command (``spec``), then ``complete`` (or ``failed`` when it could not run)."""
+
+    task: JobTask
+    workspace: Workspace
+    notes: Notes
+    spec: ProcessSpec
+    log_cap: int
+
+    def complete(self, result: RunResult, storage: StorageResolver) -> JobReport:
+        """Stage the outputs out (when it succeeded) and say how the attempt went."""
+        try:
+            if not result.succeeded:
+                self.notes.add(f"Script failed: {result.reason}", "ERROR")
+                report = JobReport(False, result.exit_code, result.reason)
+            else:
+                service, output_dir = self.task.service, self.workspace.output_dir
+                outputs = stage_out(service, storage, output_dir, self.task.job.id)
+                self.notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
+                report = JobReport(True, result.exit_code, "")
+        except SluiceError as exc:
+            return self.failed(exc)
+        except BaseException:
+            self.workspace.remove()
+            raise
+        return self._done(report)
+
+    def failed(self, exc: SluiceError) -> JobReport:
+        self.notes.add(str(exc), "ERROR")
+        return self._done(JobReport(False, None, str(exc)))
+
+    def _done(self, report: JobReport) -> JobReport:
+        self.workspace.remove()
+        report.log = self.notes.around(self.workspace.take_log(), self.log_cap)
+        return report
+
+
+def prepare_job(
     task: JobTask,
     storage: StorageResolver,
-    runtime: Runtime,
-    workspace: Workspace,
-    notes: Notes,
+    work_dir: Path,
+    *,
     log_cap: int,
-    cancel: Event | None,
-    mounts: tuple[Mount, ...],
-) -> JobReport:
+    mounts: tuple[Mount, ...] = (),
+) -> "PreparedJob | JobReport":
+    """A fresh folder with the job's input in it, and the command to run; or the report of
+    why there is none (the input could not be fetched)."""
     job, service = task.job, task.service
-    input_path = stage_in(job, service, storage, workspace.input_dir, notes)
-    env = job_environment(
-        service,
-        task.token,
-        workspace,
-        input_path,
-        job.id,
-        event=job.payload_file or job.payload,
-        source=job.source,
-    )
-    notes.add(f"Running the script of service {service.name!r}")
-    spec = script_spec(service, workspace, env, task.timeout, log_cap, job=job.id, mounts=mounts)
-    result = runtime.run(spec, cancel)
-    if not result.succeeded:
-        notes.add(f"Script failed: {result.reason}", "ERROR")
-        return JobReport(False, result.exit_code, result.reason)
-    outputs = stage_out(service, storage, workspace.output_dir, job.id)
-    notes.add(f"Uploaded {len(outputs)} output file(s)" + _listing(outputs))
-    return JobReport(True, result.exit_code, "")
+    workspace = Workspace.fresh(work_dir, job.id)
+    notes = Notes()
+    try:
+        input_path = stage_in(job, service, storage, workspace.input_dir, notes)
+        env = job_environment(
+            service,
+            task.token,
+            workspace,
+            input_path,
+            job.id,
+            event=job.payload_file or job.payload,
+            source=job.source,
+        )
+        notes.add(f"Running the script of service {service.name!r}")
+        spec = script_spec(
+            service, workspace, env, task.timeout, log_cap, job=job.id, mounts=mounts
+        )
+    except SluiceError as exc:
+        notes.add(str(exc), "ERROR")
+        workspace.remove()
+        report = JobReport(False, None, str(exc))
+        report.log = notes.around(workspace.take_log(), log_cap)
+        return report
+    except BaseException:
+        workspace.remove()
+        raise
+    return PreparedJob(task, workspace, notes, spec, log_cap)
 
 
 def run_call(
