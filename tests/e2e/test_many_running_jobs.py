@@ -5,12 +5,10 @@ run side by side, more than the manager's staging threads (64), and the manager 
 a thread per job while they wait; then each succeeds with its output.
 """
 
-from typing import Any
-
 import httpx
 import psutil
 import pytest
-from tests.e2e.helpers import keys_under, s3_client, wait_for
+from tests.e2e.helpers import keys_under, s3_client, statuses, wait_for
 from tests.sluice_process import SluiceProcess
 
 FILES = 90
@@ -25,17 +23,6 @@ cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH")"
 @pytest.fixture(scope="module")
 def sluice_env() -> dict[str, str]:
     return {"SLUICE_TOTAL_CPU": "2", "SLUICE_RECONCILE_INTERVAL": "600"}
-
-
-def statuses(http: httpx.Client, service: str) -> list[str]:
-    jobs: list[dict[str, Any]] = []
-    page = ""
-    while True:
-        body = http.get(f"/system/jobs/{service}", params={"page": page}).json()
-        jobs += body["jobs"]
-        page = body.get("next_page") or ""
-        if not page:
-            return [job["status"] for job in jobs]
 
 
 def test_ninety_sleeping_jobs_run_at_once_without_a_thread_each(
