@@ -5,6 +5,7 @@ and reaped without races).
 """
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -227,6 +228,12 @@ def _end_session(leader: int) -> None:
                 process.kill()
 
 
+@functools.cache
+def _watcher() -> Watcher:
+    """One for the whole process, whatever the number of runtimes: one thread for every job."""
+    return Watcher()
+
+
 class ProcessRuntime:
     """Runs each job as a local process tree, in ``sandbox`` when given (see
     ``sluice.runtimes.sandbox``). CPU is not limited here, only accounted (see
@@ -238,7 +245,6 @@ class ProcessRuntime:
 
     def __init__(self, sandbox: Sandbox | None = None) -> None:
         self.sandbox = sandbox
-        self._watcher = Watcher()
 
     def run(self, spec: ProcessSpec, cancel: threading.Event | None = None) -> RunResult:
         ended: Future[RunResult] = Future()
@@ -265,4 +271,4 @@ class ProcessRuntime:
         except BaseException:
             log_file.close()
             raise
-        self._watcher.add(job, FIRST_SAMPLE)
+        _watcher().add(job, FIRST_SAMPLE)

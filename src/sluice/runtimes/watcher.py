@@ -57,13 +57,20 @@ class Watcher:
 
     def _run(self) -> None:
         while True:
-            timeout = max(0.0, self._due[0][0] - time.monotonic()) if self._due else None
-            for key, _events in self._selector.select(timeout):
-                if key.fd == self._wake_read:
-                    self._take_new()
-                else:
-                    self._end(key.data)
-            self._look_at_due()
+            try:
+                self._turn()
+            except Exception:  # never stop: every running job depends on this thread
+                log.exception("the job watcher failed; going on")
+                time.sleep(0.01)
+
+    def _turn(self) -> None:
+        timeout = max(0.0, self._due[0][0] - time.monotonic()) if self._due else None
+        for key, _events in self._selector.select(timeout):
+            if key.fd == self._wake_read:
+                self._take_new()
+            else:
+                self._end(key.data)
+        self._look_at_due()
 
     def _take_new(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -74,7 +81,10 @@ class Watcher:
         for job, due in new:
             fd = job.exit_fd()
             if fd >= 0:
-                self._selector.register(fd, selectors.EVENT_READ, job)
+                try:
+                    self._selector.register(fd, selectors.EVENT_READ, job)
+                except (OSError, ValueError):  # then its exit is seen at its next look
+                    log.exception("cannot wait for a job's exit; looking at it instead")
             heapq.heappush(self._due, (due, next(self._order), job))
 
     def _look_at_due(self) -> None:
