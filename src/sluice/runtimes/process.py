@@ -153,15 +153,18 @@ class _Job:
         return KILL_GRACE
 
     def end(self) -> None:
+        returncode = -signal.SIGKILL
         try:
             returncode = self._tree.finish(self._leader)
         except Exception:  # never leave the job unreported; its leader is reaped regardless
             log.exception("ending the process tree of %s failed", self._spec.log_path.name)
-            returncode = self._leader.wait()
+            with contextlib.suppress(Exception):
+                returncode = self._leader.wait()
         finally:
             self._exit.close()
             self._marker.unlink(missing_ok=True)
-            self._log.close()
+            with contextlib.suppress(OSError):
+                self._log.close()
         result = self._result(self._verdict, returncode, time.monotonic() - self._started)
         try:
             self._done(result)
