@@ -81,8 +81,8 @@ class JobLedger:
         job_id = new_job_id(service)
         kept = self._keep(payload_file, job_id) if payload_file is not None else None
         try:
-            job = self._insert(self._new_job(job_id, service, source, payload, kept, max_attempts))
-            stored = job.result()
+            row = self._new_job(job_id, service, source, payload, kept, max_attempts)
+            stored = self._insert(row).result()
         except BaseException:
             _remove(kept)
             raise

@@ -80,13 +80,22 @@ class PreparedJob:
         return self._done(report)
 
     def failed(self, exc: SluiceError) -> JobReport:
-        self.notes.add(str(exc), "ERROR")
-        return self._done(JobReport(False, None, str(exc)))
+        return _failed(exc, self.workspace, self.notes, self.log_cap)
 
     def _done(self, report: JobReport) -> JobReport:
-        self.workspace.remove()
-        report.log = self.notes.around(self.workspace.take_log(), self.log_cap)
-        return report
+        return _ended(report, self.workspace, self.notes, self.log_cap)
+
+
+def _failed(exc: SluiceError, workspace: Workspace, notes: Notes, log_cap: int) -> JobReport:
+    notes.add(str(exc), "ERROR")
+    return _ended(JobReport(False, None, str(exc)), workspace, notes, log_cap)
+
+
+def _ended(report: JobReport, workspace: Workspace, notes: Notes, log_cap: int) -> JobReport:
+    """The attempt's folder removed, and its log (the notes around the script's output)."""
+    workspace.remove()
+    report.log = notes.around(workspace.take_log(), log_cap)
+    return report
 
 
 def prepare_job(
@@ -118,11 +127,7 @@ def prepare_job(
             service, workspace, env, task.timeout, log_cap, job=job.id, mounts=mounts
         )
     except SluiceError as exc:
-        notes.add(str(exc), "ERROR")
-        workspace.remove()
-        report = JobReport(False, None, str(exc))
-        report.log = notes.around(workspace.take_log(), log_cap)
-        return report
+        return _failed(exc, workspace, notes, log_cap)
     except BaseException:
         workspace.remove()
         raise
